@@ -1,0 +1,1 @@
+"""Distributed training layer: Horovod runtime, the shared training loop and the health check."""

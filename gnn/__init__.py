@@ -1,0 +1,1 @@
+"""Shared graph layers (GraphSAGE, MinCut pooling, masked message passing) for GVAE and MPGAN."""

@@ -1,0 +1,1 @@
+"""Set-up, launch helpers, scaling sweeps and benchmarks."""

