@@ -5,7 +5,12 @@ MODEL ?= check
 PYTEST_ARGS ?=
 ENV := source launch/env.sh &&
 
-.PHONY: help setup train test lint clean-venv
+JETS ?= 50000
+CALO_EVENTS ?= 5000
+JET_FILES := data/jets/g.hdf5 data/jets/q.hdf5 data/jets/t.hdf5
+CALO_FILE := data/calorimeter/top.h5
+
+.PHONY: help setup train test lint data clean-venv
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,6 +23,14 @@ train: setup  ## the main job: horovodrun -np $(NP) python -m distributed.train 
 
 test: setup  ## the test suite (set-up included); CI runs exactly this
 	$(ENV) python -m pytest $(PYTEST_ARGS)
+
+data: $(JET_FILES) $(CALO_FILE)  ## generate the default samples into data/ (Pythia 8; cached, seeded)
+
+data/jets/%.hdf5: | setup
+	$(ENV) python -m events.generate jets --jet-type $* -n $(JETS) --out $@
+
+$(CALO_FILE): | setup
+	$(ENV) python -m events.generate calorimeter --jet-type t -n $(CALO_EVENTS) --out $@
 
 lint:  ## ruff lint + format check
 	$(ENV) ruff check . && ruff format --check .

@@ -1,0 +1,136 @@
+"""Boosted jets from Pythia 8 + FastJet as JetNet made them: 13 TeV pp, 1 TeV partons, anti-kT 0.8.
+
+:func:`generate_jets` yields one :class:`Jet` per accepted event — the leading anti-kT jet with
+its constituents (pT, η, φ, E, PDG id, charge), sorted by pT. Everything downstream (the JetNet
+arrays, the calorimeter images) starts from these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import fastjet
+import numpy as np
+import pythia8mc
+
+# Pythia processes per JetNet class (Kansal et al. 2021, app. A / the JetNet generation recipe).
+PROCESSES = {
+    "g": ["HardQCD:gg2gg = on", "HardQCD:qqbar2gg = on"],
+    "q": ["HardQCD:qq2qq = on", "HardQCD:qqbar2qqbarNew = on"],
+    # Hadronic W decays only, so that the whole top decays into the jet.
+    "t": ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "24:onMode = off", "24:onIfAny = 1 2 3 4 5"],
+}
+NEUTRINOS = (12, 14, 16)
+# Columns of Jet.constituents.
+PT, ETA, PHI, ENERGY, PID, CHARGE = range(6)
+
+
+@dataclass
+class JetSourceConfig:
+    """Pythia 8 + FastJet settings for one jet class."""
+
+    jet_type: str = field(default="g", metadata={"help": "g, q or t", "choices": ["g", "q", "t"]})
+    sqrt_s: float = field(default=13000.0, metadata={"help": "pp centre-of-mass energy [GeV]"})
+    pthat_min: float = field(default=995.0, metadata={"help": "hard-process pT lower edge [GeV]"})
+    pthat_max: float = field(default=1005.0, metadata={"help": "hard-process pT upper edge [GeV]"})
+    radius: float = field(default=0.8, metadata={"help": "anti-kT jet radius R"})
+    jet_pt_min: float = field(default=800.0, metadata={"help": "leading-jet pT window, low [GeV]"})
+    jet_pt_max: float = field(default=1600.0, metadata={"help": "leading-jet pT window, high"})
+
+    def __post_init__(self) -> None:
+        if self.jet_type not in PROCESSES:
+            raise ValueError(f"jet_type must be one of {sorted(PROCESSES)}, got {self.jet_type!r}")
+        if not 0 < self.pthat_min < self.pthat_max:
+            raise ValueError(
+                f"need 0 < pthat_min < pthat_max, got {self.pthat_min}, {self.pthat_max}"
+            )
+
+
+@dataclass
+class Jet:
+    """One jet: its four-momentum and its constituents.
+
+    Attributes:
+        pt, eta, phi, mass: the jet (GeV, rad).
+        constituents: [M, 6] float64 with columns (pT, η, φ, E, PDG id, charge), pT-descending.
+    """
+
+    pt: float
+    eta: float
+    phi: float
+    mass: float
+    constituents: np.ndarray
+
+
+def make_pythia(cfg: JetSourceConfig, seed: int) -> pythia8mc.Pythia:
+    """A quiet, seeded Pythia 8 instance for the class in ``cfg`` (Monash 2013 tune, with UE)."""
+    if not 0 <= seed <= 900_000_000:
+        raise ValueError(f"Pythia seeds must be in [0, 900000000], got {seed}")
+    pythia = pythia8mc.Pythia("", False)  # no banner
+    settings = [
+        f"Beams:eCM = {cfg.sqrt_s}",
+        "Tune:pp = 14",  # Monash 2013; multiparton interactions (underlying event) on by default
+        *PROCESSES[cfg.jet_type],
+        f"PhaseSpace:pTHatMin = {cfg.pthat_min}",
+        f"PhaseSpace:pTHatMax = {cfg.pthat_max}",
+        "Random:setSeed = on",
+        f"Random:seed = {seed}",
+        "Print:quiet = on",
+    ]
+    for line in settings:
+        if not pythia.readString(line):
+            raise RuntimeError(f"Pythia rejected setting {line!r}")
+    if not pythia.init():
+        raise RuntimeError(f"Pythia failed to initialise for jet type {cfg.jet_type!r}")
+    return pythia
+
+
+def _final_state(event: pythia8mc.Event) -> np.ndarray:
+    """Visible final-state particles of an event: [P, 6] = (px, py, pz, E, PDG id, charge)."""
+    rows = [
+        (p.px(), p.py(), p.pz(), p.e(), p.id(), p.charge())
+        for p in (event[i] for i in range(event.size()))
+        if p.isFinal() and p.idAbs() not in NEUTRINOS
+    ]
+    return np.asarray(rows, dtype=np.float64)
+
+
+def generate_jets(cfg: JetSourceConfig, n_jets: int, seed: int) -> Iterator[Jet]:
+    """Yield ``n_jets`` leading jets inside the pT window, one per accepted Pythia event.
+
+    The sequence is a deterministic function of ``(cfg, n_jets, seed)``.
+    """
+    pythia = make_pythia(cfg, seed)
+    definition = fastjet.JetDefinition(fastjet.antikt_algorithm, cfg.radius)
+    accepted = 0
+    while accepted < n_jets:
+        if not pythia.next():
+            continue
+        particles = _final_state(pythia.event)
+        pseudojets = []
+        for i, (px, py, pz, e) in enumerate(particles[:, :4]):
+            pj = fastjet.PseudoJet(px, py, pz, e)
+            pj.set_user_index(i)
+            pseudojets.append(pj)
+        sequence = fastjet.ClusterSequence(pseudojets, definition)
+        jets = fastjet.sorted_by_pt(sequence.inclusive_jets(cfg.jet_pt_min))
+        if not jets or jets[0].pt() > cfg.jet_pt_max:
+            continue
+        leading = jets[0]
+        members = particles[[c.user_index() for c in leading.constituents()]]
+        pt = np.hypot(members[:, 0], members[:, 1])
+        p_abs = np.sqrt(pt**2 + members[:, 2] ** 2)
+        eta = np.arctanh(np.clip(members[:, 2] / np.maximum(p_abs, 1e-12), -1 + 1e-12, 1 - 1e-12))
+        phi = np.arctan2(members[:, 1], members[:, 0])
+        order = np.argsort(-pt)
+        constituents = np.stack([pt, eta, phi, members[:, 3], members[:, 4], members[:, 5]], 1)
+        yield Jet(
+            pt=leading.pt(),
+            eta=leading.eta(),
+            phi=leading.phi_std(),
+            mass=max(leading.m(), 0.0),
+            constituents=constituents[order],
+        )
+        accepted += 1
+        del sequence
