@@ -1,0 +1,37 @@
+"""The data realism report on small generated files."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from events.e2e import write_e2e
+from events.jetnet import jet_arrays, write_jetnet
+from events.pythia import JetSourceConfig, generate_jets
+from events.report import main
+
+
+def test_report_tables_and_plots(tmp_path):
+    for jet_type in "gt":
+        jets = generate_jets(JetSourceConfig(jet_type=jet_type), 8, seed=3)
+        write_jetnet(tmp_path / f"{jet_type}.hdf5", *jet_arrays(jets))
+    images = np.zeros((4, 3, 125, 125), dtype=np.float32)
+    images[:, 2, 60:65, 60:65] = 10.0  # one HCAL tower of 10 GeV, stored upsampled
+    images[:, 1, 62, 62] = 5.0
+    write_e2e(tmp_path / "calo.h5", images, {"pt": np.ones(4), "m0": np.ones(4), "y": np.ones(4)})
+
+    out = tmp_path / "report"
+    jets = [str(tmp_path / "g.hdf5"), str(tmp_path / "t.hdf5")]
+    assert (
+        main(["--jets", *jets, "--calorimeter", str(tmp_path / "calo.h5"), "--out", str(out)]) == 0
+    )
+    report = (out / "report.md").read_text()
+    assert "| g | 8 |" in report and "| t | 8 |" in report
+    assert "| HCAL | 1 [1, 1] | 10 [10, 10] |" in report  # towers, not upsampled pixels
+    assert "| ECAL | 1 [1, 1] | 5 [5, 5] |" in report
+    assert (out / "jets.png").stat().st_size > 0 and (out / "calorimeter.png").stat().st_size > 0
+
+
+def test_missing_input_is_one_line(tmp_path, capsys):
+    assert main(["--jets", str(tmp_path / "nope.hdf5"), "--out", str(tmp_path / "r")]) == 2
+    assert "no such JetNet file" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
