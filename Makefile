@@ -1,7 +1,7 @@
 # The project's commands. `make help` lists them.
 SHELL := /bin/bash
 NP ?= 4
-MODEL ?= check
+MODEL ?= gvae
 PYTEST_ARGS ?=
 ENV := source launch/env.sh &&
 
@@ -10,27 +10,29 @@ CALO_EVENTS ?= 5000
 JET_FILES := data/jets/g.hdf5 data/jets/q.hdf5 data/jets/t.hdf5
 CALO_FILE := data/calorimeter/top.h5
 
-.PHONY: help setup train test lint data clean-venv
+.PHONY: help env setup train test lint data clean-venv
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup:  ## create .venv with torch, Open MPI, Horovod (built from source), PyG, energyflow, Pythia
+env:  ## create .venv with torch, Open MPI, Horovod (built from source), PyG, energyflow, Pythia
 	bash launch/setup.sh
 
-train: setup  ## the main job: horovodrun -np $(NP) python -m distributed.train $(MODEL)
+setup: env data  ## env + the default data sets (what a fresh checkout needs before `make train`)
+
+train: env data  ## the main job: horovodrun -np $(NP) python -m distributed.train $(MODEL)
 	$(ENV) horovodrun -np $(NP) -H localhost:$(NP) python -m distributed.train $(MODEL)
 
-test: setup  ## the test suite (set-up included); CI runs exactly this
+test: env  ## the test suite (set-up included); CI runs exactly this
 	$(ENV) python -m pytest $(PYTEST_ARGS)
 
 data: $(JET_FILES) $(CALO_FILE)  ## generate the default samples into data/ (Pythia 8; cached, seeded)
 
-data/jets/%.hdf5: | setup
+data/jets/%.hdf5: | env
 	$(ENV) python -m events.generate jets --jet-type $* -n $(JETS) --out $@
 
-$(CALO_FILE): | setup
-	$(ENV) python -m events.generate calorimeter --jet-type t -n $(CALO_EVENTS) --out $@
+$(CALO_FILE): | env
+	$(ENV) python -m events.generate calorimeter --jet-type t -n $(CALO_EVENTS) --seed 2 --out $@
 
 lint:  ## ruff lint + format check
 	$(ENV) ruff check . && ruff format --check .

@@ -2,37 +2,66 @@
 
 Single process, on one machine, on a cluster::
 
-    python -m distributed.train check
-    horovodrun -np 4 -H localhost:4 python -m distributed.train check
-    horovodrun -np 8 -H host1:4,host2:4 python -m distributed.train check
-    mpirun -np 4 python -m distributed.train check         # Open MPI 4 directly
+    python -m distributed.train gvae --steps 200
+    horovodrun -np 4 -H localhost:4 python -m distributed.train gvae
+    horovodrun -np 8 -H host1:4,host2:4 python -m distributed.train gvae
+    mpirun -np 4 python -m distributed.train gvae          # Open MPI 4 directly
+    python -m distributed.train gvae --help                  # every option of that model
 
-MODEL ``check`` is the Horovod health check (``distributed/check.py``): it verifies the
-allreduce/broadcast round-trip and DistributedOptimizer averaging on the live world and exits
-non-zero if anything disagrees. The GVAE and MPGAN tasks plug in here as further MODELs.
+MODELs: ``gvae`` (graph VAE on calorimeter hits, ``gvae/``) and ``check`` (the Horovod health
+check, ``distributed/check.py``: allreduce/broadcast round-trip and DistributedOptimizer
+averaging on the live world; exits non-zero if anything disagrees).
 
-Every run writes a run directory (``--out``, default ``runs/<UTC time>-<MODEL>``) with
-``config.json``, ``train.log`` and the model's results; rank 0 writes, the others only compute.
+Every run writes a run directory (``--out``, default ``runs/<UTC time>-<MODEL>``): ``config.json``
+and ``train.log``; for models also ``metrics.csv``, ``timing.jsonl`` (per-step timing),
+``checkpoint.pt``, ``evaluation.json`` and the model's report. Rank 0 writes, the others compute.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import horovod.torch as hvd
 
 from distributed.check import CheckConfig, run_check
 from distributed.config import add_dataclass_arguments, dataclass_from_args
+from distributed.loop import TrainConfig, train
 from distributed.runtime import init_horovod, setup_logging
+from gvae.hits import HitGraphConfig
+from gvae.loss import LossWeights
+from gvae.model import GVAEConfig
+from gvae.task import GVAEData, GVAETask
 
 log = logging.getLogger("distributed.train")
 
-MODELS = {"check": CheckConfig}
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A trainable model: its config dataclasses and how to build its task from them."""
+
+    help: str
+    configs: tuple[type, ...]
+    build: Callable[..., object] | None  # build(*configs, device=...) -> Task; None = check
+    defaults: dict = dataclasses.field(default_factory=dict)  # the model's own loop defaults
+
+
+MODELS = {
+    "gvae": ModelSpec(
+        "graph VAE on tracker/ECAL/HCAL hits",
+        (GVAEData, HitGraphConfig, GVAEConfig, LossWeights),
+        GVAETask,
+        defaults={"epochs": 30},  # about 4 minutes on one CPU core with the default data
+    ),
+    "check": ModelSpec("Horovod health check (no model)", (CheckConfig,), None),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,52 +71,97 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Launch under horovodrun/mpirun for several ranks; see README.md.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("model", choices=sorted(MODELS), help="what to train")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="run directory (default: runs/<UTC time>-<MODEL>)",
-    )
-    parser.add_argument(
-        "--threads-per-rank",
-        type=int,
-        default=1,
-        help="torch CPU threads per rank; 0 = cores // ranks on the host",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="base seed; rank r uses seed + r")
-    for config_cls in MODELS.values():
-        add_dataclass_arguments(parser, config_cls)
+    models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
+    for name, spec in MODELS.items():
+        sub = models.add_parser(
+            name,
+            help=spec.help,
+            description=f"{spec.help}. Options per group; defaults in brackets.",
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        sub.add_argument(
+            "--out",
+            type=Path,
+            default=None,
+            help="run directory (default: runs/<UTC time>-<MODEL>)",
+        )
+        sub.add_argument(
+            "--threads-per-rank",
+            type=int,
+            default=1,
+            help="torch CPU threads per rank; 0 = cores // ranks on the host",
+        )
+        sub.add_argument("--seed", type=int, default=0, help="base seed; rank r uses seed + r")
+        for config_cls in (*spec.configs, *((TrainConfig,) if spec.build else ())):
+            add_dataclass_arguments(sub, config_cls)
+        sub.set_defaults(**spec.defaults)
     return parser
 
 
+def jsonable(config: object) -> dict:
+    return {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()
+    }
+
+
 def run(args: argparse.Namespace) -> int:
-    config = dataclass_from_args(MODELS[args.model], args)
+    spec = MODELS[args.model]
+    configs = [dataclass_from_args(cls, args) for cls in spec.configs]
+    loop_cfg = dataclass_from_args(TrainConfig, args) if spec.build else None
     info = init_horovod(threads_per_rank=args.threads_per_rank, seed=args.seed)
 
     # Rank 0 names the run directory; everyone uses its choice.
     out = args.out or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{args.model}"
     out = Path(hvd.broadcast_object(str(out), root_rank=0, name="run_dir"))
-    if info.is_root:
-        out.mkdir(parents=True, exist_ok=True)
-    setup_logging(info, out / "train.log" if info.is_root else None)
-    log.info("%s on %d rank(s), run directory %s", args.model, info.size, out)
+    record = {
+        "model": args.model,
+        "world": {"size": info.size, "controller": info.controller, "threads": info.threads},
+        "seed": args.seed,
+        **{type(c).__name__: jsonable(c) for c in (*configs, *([loop_cfg] if loop_cfg else []))},
+    }
 
-    result = run_check(info, config, seed=args.seed)
-
+    if spec.build is None:  # the health check
+        if info.is_root:
+            out.mkdir(parents=True, exist_ok=True)
+        setup_logging(info, out / "train.log" if info.is_root else None)
+        result = run_check(info, configs[0], seed=args.seed)
+        ok = result["ok"]
+    else:
+        task = build_task(spec, configs, info.device)
+        if info.is_root:
+            out.mkdir(parents=True, exist_ok=True)
+        setup_logging(info, out / "train.log" if info.is_root else None)
+        log.info("%s on %d rank(s), run directory %s", args.model, info.size, out)
+        result = train(task, loop_cfg, info, out, args.seed, record)
+        ok = True
     if info.is_root:
-        resolved = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-        (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
-        (out / f"{args.model}.json").write_text(json.dumps(result, indent=2) + "\n")
-        log.info("%s: %s; outputs in %s/", args.model, "PASSED" if result["ok"] else "FAILED", out)
-    return 0 if result["ok"] else 1
+        (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+        name = "check.json" if spec.build is None else "evaluation.json"
+        (out / name).write_text(json.dumps(result, indent=2) + "\n")
+        log.info("%s: %s; outputs in %s/", args.model, "done" if ok else "FAILED", out)
+    return 0 if ok else 1
+
+
+def build_task(spec: ModelSpec, configs: list, device: str):
+    """Build the task on every rank; if any rank fails (e.g. missing data), all exit together."""
+    error = ""
+    task = None
+    try:
+        task = spec.build(*configs, device=device)
+    except (ValueError, FileNotFoundError) as err:
+        error = str(err)
+    errors = hvd.allgather_object(error, name="build_errors")
+    first = next((e for e in errors if e), "")
+    if first:
+        raise ValueError(first)
+    return task
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"distributed.train: error: {err}", file=sys.stderr)
         return 2
 

@@ -29,8 +29,11 @@ from events.pythia import JetSourceConfig, generate_jets
 log = logging.getLogger("events.generate")
 
 
-def jets_chunk(cfg: JetSourceConfig, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """JetNet arrays of ``n`` jets: particle_features [n, 30, 4], jet_features [n, 4]."""
+def jets_chunk(
+    cfg: JetSourceConfig, n: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """JetNet arrays of ``n`` jets: particle_features [n, 30, 4], jet_features [n, 4], and the
+    multiplicity before the 30-particle cut [n]."""
     return jet_arrays(generate_jets(cfg, n, seed))
 
 
@@ -82,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="output file: .hdf5/.h5 (JetNet or E2E HDF5) or .parquet (E2E)",
     )
     parser.add_argument("--seed", type=int, default=1, help="base seed (1 … 89999)")
-    parser.add_argument("--chunk", type=int, default=500, help="jets per work unit")
+    parser.add_argument(
+        "--chunk", type=int, default=1000, help="jets per work unit (part of what fixes the output)"
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="processes")
     return parser
 
@@ -101,15 +106,13 @@ def main(argv: list[str] | None = None) -> int:
             jet_type=args.jet_type or ("t" if args.kind == "calorimeter" else "g")
         )
         start = time.perf_counter()
-        first, second = run_chunks(
-            args.kind, cfg, args.num_jets, args.seed, args.chunk, args.workers
-        )
+        arrays = run_chunks(args.kind, cfg, args.num_jets, args.seed, args.chunk, args.workers)
         elapsed = time.perf_counter() - start
         if args.kind == "jets":
-            write_jetnet(args.out, first, second)
+            write_jetnet(args.out, *arrays)
         else:
-            labels = dict(zip(("pt", "m0", "y"), second.T, strict=True))
-            write_e2e(args.out, first, labels)
+            images, labels = arrays
+            write_e2e(args.out, images, dict(zip(("pt", "m0", "y"), labels.T, strict=True)))
     except (ValueError, FileNotFoundError) as err:
         print(f"events.generate: error: {err}", file=sys.stderr)
         return 2

@@ -7,6 +7,9 @@ Layout (as in the JetNet files ``g.hdf5``, ``q.hdf5``, ``t.hdf5`` of Kansal et a
 
 ηrel = η − η_jet, φrel = φ − φ_jet wrapped to (−π, π], pTrel = pT / pT_jet; ``num_particles`` is
 the number of genuine particles among the 30 (JetNet's convention), i.e. min(multiplicity, 30).
+
+Files generated here carry one extra dataset, ``num_constituents`` [N] int32: the jet's full
+constituent multiplicity before the 30-particle cut (JetNet files lack it; readers ignore it).
 """
 
 from __future__ import annotations
@@ -31,9 +34,13 @@ def wrap_phi(phi: np.ndarray) -> np.ndarray:
 
 def jet_arrays(
     jets: Iterable[Jet], n_particles: int = N_PARTICLES
-) -> tuple[np.ndarray, np.ndarray]:
-    """JetNet arrays of ``jets``: particle_features [N, n_particles, 4], jet_features [N, 4]."""
-    particles, jet_rows = [], []
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """JetNet arrays of ``jets``.
+
+    Returns particle_features [N, n_particles, 4], jet_features [N, 4] and num_constituents [N]
+    (multiplicity before the cut).
+    """
+    particles, jet_rows, multiplicity = [], [], []
     for jet in jets:
         kept = jet.constituents[:n_particles]
         cloud = np.zeros((n_particles, 4), dtype=np.float32)
@@ -43,18 +50,32 @@ def jet_arrays(
         cloud[: len(kept), 3] = 1.0
         particles.append(cloud)
         jet_rows.append((jet.pt, jet.eta, jet.mass, len(kept)))
-    return np.stack(particles), np.asarray(jet_rows, dtype=np.float32)
+        multiplicity.append(len(jet.constituents))
+    return (
+        np.stack(particles),
+        np.asarray(jet_rows, dtype=np.float32),
+        np.asarray(multiplicity, dtype=np.int32),
+    )
 
 
-def write_jetnet(path: Path, particle_features: np.ndarray, jet_features: np.ndarray) -> None:
+def write_jetnet(
+    path: Path,
+    particle_features: np.ndarray,
+    jet_features: np.ndarray,
+    num_constituents: np.ndarray | None = None,
+) -> None:
     """Write a JetNet-layout HDF5 file atomically (temporary file, then rename)."""
     validate_jetnet(particle_features, jet_features, source=str(path))
+    if num_constituents is not None and num_constituents.shape != (len(jet_features),):
+        raise ValueError(f"{path}: num_constituents must be [N], got {num_constituents.shape}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with h5py.File(tmp, "w") as f:
         f.create_dataset("particle_features", data=particle_features, compression="gzip")
         f.create_dataset("jet_features", data=jet_features, compression="gzip")
+        if num_constituents is not None:
+            f.create_dataset("num_constituents", data=num_constituents, compression="gzip")
         f.attrs["particle_feature_names"] = list(PARTICLE_FEATURES)
         f.attrs["jet_feature_names"] = list(JET_FEATURES)
     tmp.replace(path)
@@ -81,6 +102,12 @@ def read_jetnet(path: Path) -> tuple[np.ndarray, np.ndarray]:
         jet_features = f["jet_features"][...].astype(np.float32)
     validate_jetnet(particle_features, jet_features, source=str(path))
     return particle_features, jet_features
+
+
+def read_num_constituents(path: Path) -> np.ndarray | None:
+    """Multiplicity before the 30-particle cut [N] if ``path`` records it (generated files)."""
+    with h5py.File(path, "r") as f:
+        return f["num_constituents"][...] if "num_constituents" in f else None
 
 
 def validate_jetnet(particle_features: np.ndarray, jet_features: np.ndarray, source: str) -> None:

@@ -18,10 +18,12 @@ import numpy as np
 
 from events.detector import DetectorConfig
 from events.e2e import read_e2e
-from events.jetnet import read_jetnet
+from events.jetnet import read_jetnet, read_num_constituents
 
-# Median jet mass [GeV] quoted for JetNet-like 1 TeV jets (../shared/DESIGN.md, "Physics settings").
+# Medians quoted for JetNet-like 1 TeV jets (../shared/DESIGN.md, "Physics settings"): jet mass
+# [GeV] per class, and the gluon-jet multiplicity before the 30-particle cut.
 REFERENCE_MASS = {"g": 150.0, "q": 100.0, "t": 190.0}
+REFERENCE_MULTIPLICITY = {"g": 90}
 CHANNELS = ("tracks", "ECAL", "HCAL")
 
 
@@ -31,37 +33,48 @@ def quantiles(values: np.ndarray) -> str:
     return f"{q50:.3g} [{q16:.3g}, {q84:.3g}]"
 
 
-def jet_section(samples: dict[str, tuple[np.ndarray, np.ndarray]], out: Path) -> list[str]:
-    """Histogram jet mass, multiplicity and particle features per class; return Markdown lines."""
-    fig, axes = plt.subplots(1, 5, figsize=(20, 3.6))
+def jet_section(
+    samples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]], out: Path
+) -> list[str]:
+    """Histogram jet mass, multiplicity and particle features per class; return Markdown lines.
+
+    ``samples`` maps a class name to (particle_features, jet_features, num_constituents or None).
+    """
+    fig, axes = plt.subplots(1, 6, figsize=(24, 3.6))
     lines = [
         "## Jets (JetNet layout)",
         "",
-        "median [16%, 84%]; particle features over genuine particles among the 30.",
+        "median [16%, 84%]; particle features over genuine particles among the 30; "
+        "constituents = multiplicity before the 30-particle cut (generated files only).",
         "",
-        "| class | jets | mass [GeV] | reference median mass | particles (≤ 30) "
-        "| pTrel | ηrel | φrel |",
-        "|---|---|---|---|---|---|---|---|",
+        "| class | jets | mass [GeV] | reference mass | constituents | reference constituents "
+        "| particles (≤ 30) | pTrel | ηrel | φrel |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, (pf, jf) in samples.items():
+    for name, (pf, jf, multiplicity) in samples.items():
         real = pf[..., 3] > 0
         features = {
             "jet mass [GeV]": jf[:, 2],
+            "constituents (before the cut)": multiplicity,
             "particles among the 30": jf[:, 3],
             "pTrel": pf[..., 2][real],
             "ηrel": pf[..., 0][real],
             "φrel": pf[..., 1][real],
         }
         for ax, (label, values) in zip(axes, features.items(), strict=True):
+            if values is None:
+                continue
             log_bins = label == "pTrel"
             bins = np.geomspace(1e-4, 1, 60) if log_bins else 60
             ax.hist(values, bins=bins, histtype="step", density=True, label=name)
             ax.set_xlabel(label)
             ax.set_xscale("log" if log_bins else "linear")
-        reference = f"≈ {REFERENCE_MASS[name]:.0f}" if name in REFERENCE_MASS else "—"
+        ref_mass = f"≈ {REFERENCE_MASS[name]:.0f}" if name in REFERENCE_MASS else "—"
+        ref_mult = f"≈ {REFERENCE_MULTIPLICITY[name]}" if name in REFERENCE_MULTIPLICITY else "—"
+        constituents = "—" if multiplicity is None else quantiles(multiplicity)
         lines.append(
-            f"| {name} | {len(jf)} | {quantiles(jf[:, 2])} | "
-            f"{reference} | {quantiles(jf[:, 3])} | "
+            f"| {name} | {len(jf)} | {quantiles(jf[:, 2])} | {ref_mass} | {constituents} | "
+            f"{ref_mult} | {quantiles(jf[:, 3])} | "
             f"{quantiles(pf[..., 2][real])} | {quantiles(pf[..., 0][real])} | "
             f"{quantiles(pf[..., 1][real])} |"
         )
@@ -81,7 +94,7 @@ def calorimeter_section(images: np.ndarray, out: Path) -> list[str]:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     mean = images.mean(0)  # [3, H, W], each channel scaled to its maximum, log over 4 decades
     mean = np.log10(mean / np.maximum(mean.max(axis=(1, 2), keepdims=True), 1e-12) + 1e-4)
-    axes[0].imshow((mean.transpose(1, 2, 0) + 4) / 4)
+    axes[0].imshow(np.clip((mean.transpose(1, 2, 0) + 4) / 4, 0, 1))
     axes[0].set_title("mean image (RGB = tracks, ECAL, HCAL; log)")
     for c, name in enumerate(CHANNELS):
         axes[1].hist(occupancy[:, c], bins=50, histtype="step", label=name)
@@ -118,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.jets and args.calorimeter is None:
             raise ValueError("nothing to report: give --jets and/or --calorimeter")
-        samples = {path.stem: read_jetnet(path) for path in args.jets}
+        samples = {
+            path.stem: (*read_jetnet(path), read_num_constituents(path)) for path in args.jets
+        }
         images = read_e2e(args.calorimeter)[0] if args.calorimeter else None
     except (ValueError, FileNotFoundError) as err:
         print(f"events.report: error: {err}", file=sys.stderr)

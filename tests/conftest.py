@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from events.e2e import read_e2e, write_e2e
+from events.generate import calorimeter_chunk
+from events.pythia import JetSourceConfig
 from launch.environment import horovod_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,3 +35,18 @@ def launch():
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def calorimeter_file(tmp_path_factory) -> Path:
+    """48 real top-jet events through the detector, as an E2E HDF5 file (about 2 s)."""
+    images, labels = calorimeter_chunk(JetSourceConfig(jet_type="t"), 48, seed=11)
+    path = tmp_path_factory.mktemp("calorimeter") / "top48.h5"
+    write_e2e(path, images, dict(zip(("pt", "m0", "y"), labels.T, strict=True)))
+    return path
+
+
+@pytest.fixture(scope="session")
+def calorimeter_images(calorimeter_file) -> np.ndarray:
+    """The images of :func:`calorimeter_file`: [48, 3, 125, 125]."""
+    return read_e2e(calorimeter_file)[0]

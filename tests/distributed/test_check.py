@@ -68,9 +68,23 @@ def test_unknown_model_is_rejected(launch):
     assert "invalid choice: 'nosuchmodel'" in proc.stderr
 
 
-def test_help_lists_options(launch):
+def test_help_lists_models_and_options(launch):
     proc = launch("python -m distributed.train --help", timeout=60)
     assert proc.returncode == 0
-    for flag in ("--threads-per-rank", "--out", "--seed", "--steps", "--batch-size"):
-        assert flag in proc.stdout
-    assert "(default: 1)" in proc.stdout  # ArgumentDefaultsHelpFormatter shows defaults
+    assert "gvae" in proc.stdout and "check" in proc.stdout
+    proc = launch("python -m distributed.train gvae --help", timeout=60)
+    assert proc.returncode == 0
+    for flag in (
+        "--threads-per-rank",
+        "--out",
+        "--seed",
+        "--steps",
+        "--batch-size",
+        "--amp",
+        "--data",
+        "--clusters1",
+        "--beta",
+        "--no-assignment-skip",
+    ):
+        assert flag in proc.stdout, flag
+    assert "(default: 30)" in proc.stdout  # the GVAE's own epoch default, shown by argparse

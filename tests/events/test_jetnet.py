@@ -6,7 +6,13 @@ import h5py
 import numpy as np
 import pytest
 
-from events.jetnet import jet_arrays, read_jetnet, wrap_phi, write_jetnet
+from events.jetnet import (
+    jet_arrays,
+    read_jetnet,
+    read_num_constituents,
+    wrap_phi,
+    write_jetnet,
+)
 from events.pythia import Jet
 
 
@@ -26,7 +32,8 @@ def test_wrap_phi():
 
 
 def test_jet_arrays_features_and_padding():
-    pf, jf = jet_arrays([make_jet(40), make_jet(12)])
+    pf, jf, multiplicity = jet_arrays([make_jet(40), make_jet(12)])
+    assert multiplicity.tolist() == [40, 12]  # before the 30-particle cut
     assert pf.shape == (2, 30, 4) and jf.shape == (2, 4)
     assert np.allclose(pf[0, :, 0], 0.1, atol=1e-6)  # ηrel = 0.5 − 0.4
     assert np.allclose(pf[0, :, 1], 2 * np.pi - 6.2, atol=1e-5)  # −3.1 − 3.1 wrapped
@@ -36,10 +43,13 @@ def test_jet_arrays_features_and_padding():
 
 
 def test_round_trip(tmp_path):
-    pf, jf = jet_arrays([make_jet(40), make_jet(5)])
-    write_jetnet(tmp_path / "g.hdf5", pf, jf)
+    pf, jf, multiplicity = jet_arrays([make_jet(40), make_jet(5)])
+    write_jetnet(tmp_path / "g.hdf5", pf, jf, multiplicity)
     pf2, jf2 = read_jetnet(tmp_path / "g.hdf5")
     assert np.array_equal(pf, pf2) and np.array_equal(jf, jf2)
+    assert read_num_constituents(tmp_path / "g.hdf5").tolist() == [40, 5]
+    write_jetnet(tmp_path / "jetnet_like.hdf5", pf, jf)  # real JetNet files lack it
+    assert read_num_constituents(tmp_path / "jetnet_like.hdf5") is None
     assert not list(tmp_path.glob("*.tmp"))
 
 

@@ -26,6 +26,7 @@ def test_report_tables_and_plots(tmp_path):
     )
     report = (out / "report.md").read_text()
     assert "| g | 8 |" in report and "| t | 8 |" in report
+    assert "| ≈ 90 |" in report  # gluon multiplicity before the cut, next to the reference
     assert "| HCAL | 1 [1, 1] | 10 [10, 10] |" in report  # towers, not upsampled pixels
     assert "| ECAL | 1 [1, 1] | 5 [5, 5] |" in report
     assert (out / "jets.png").stat().st_size > 0 and (out / "calorimeter.png").stat().st_size > 0

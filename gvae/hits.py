@@ -1,0 +1,177 @@
+"""Detector images → hit graphs: the GVAE's input, built on the fly per event.
+
+One event is the three E2E images (tracks, ECAL, HCAL; [3, 125, 125], GeV). Its hits are the
+non-zero pixels — HCAL read at tower granularity (one hit per 5×5 tower, at the tower centre,
+because the files store each tower upsampled) — with
+
+    η, φ  = (pixel − centre) · 0.0174           offsets from the jet axis [rad]
+    x_i   = (η / s, φ / s, log10(E / GeV), one-hot channel)      s = coordinate_scale
+
+sorted by energy (descending) and capped at ``max_nodes`` (the highest-energy hits are kept).
+Edges: the symmetrised kNN graph in (η, φ) (:func:`gnn.graph.knn_graph`), by default among the hits
+of the same sub-detector (tracks, ECAL, HCAL), so that MinCut clusters do not mix channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torch_geometric.data import Batch, Data
+
+from events.detector import DetectorConfig
+from events.e2e import read_e2e
+from gnn.graph import knn_graph
+
+CHANNELS = ("tracks", "ECAL", "HCAL")
+N_FEATURES = 3 + len(CHANNELS)  # η/s, φ/s, log10 E, one-hot channel
+
+
+@dataclass
+class HitGraphConfig:
+    """How an event's images become a hit graph."""
+
+    k: int = field(default=6, metadata={"help": "neighbours per hit in the kNN graph"})
+    max_nodes: int = field(
+        default=128, metadata={"help": "hits kept per event (highest energy first)"}
+    )
+    coordinate_scale: float = field(
+        default=0.4, metadata={"help": "η and φ offsets are divided by this [rad]"}
+    )
+    edges: str = field(
+        default="within-channel",
+        metadata={
+            "help": "kNN among hits of the same channel, or across all channels",
+            "choices": ["within-channel", "all"],
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.k < 1 or self.max_nodes < 2 or self.coordinate_scale <= 0:
+            raise ValueError("need k >= 1, max_nodes >= 2 and coordinate_scale > 0")
+
+
+def image_hits(image: np.ndarray, detector: DetectorConfig | None = None) -> np.ndarray:
+    """Zero-suppressed hits of one event, energy-descending.
+
+    Args:
+        image: [3, H, W] (tracks, ECAL, HCAL upsampled) in GeV.
+
+    Returns:
+        hits: [n, 4] float32 = (η, φ, E [GeV], channel index).
+    """
+    detector = detector or DetectorConfig()
+    cell, tower = detector.ecal_cell, detector.hcal_tower_cells
+    centre = (image.shape[-1] - 1) / 2
+    parts = []
+    for channel in range(len(CHANNELS)):
+        plane = image[channel]
+        if channel == 2:  # one pixel per tower: its centre pixel carries the tower energy
+            offset = tower // 2
+            rows, cols = np.nonzero(plane[offset::tower, offset::tower])
+            rows, cols = rows * tower + offset, cols * tower + offset
+        else:
+            rows, cols = np.nonzero(plane)
+        parts.append(
+            np.stack(
+                [
+                    (rows - centre) * cell,
+                    (cols - centre) * cell,
+                    plane[rows, cols],
+                    np.full(len(rows), channel),
+                ],
+                axis=1,
+            )
+        )
+    hits = np.concatenate(parts).astype(np.float32)
+    return hits[np.argsort(-hits[:, 2], kind="stable")]
+
+
+def hit_features(hits: np.ndarray, cfg: HitGraphConfig) -> np.ndarray:
+    """Node features [n, 6] = (η/s, φ/s, log10 E, one-hot channel) of hits [n, 4]."""
+    onehot = np.eye(len(CHANNELS), dtype=np.float32)[hits[:, 3].astype(int)]
+    scaled = np.stack(
+        [
+            hits[:, 0] / cfg.coordinate_scale,
+            hits[:, 1] / cfg.coordinate_scale,
+            np.log10(hits[:, 2]),
+        ],
+        axis=1,
+    )
+    return np.concatenate([scaled, onehot], axis=1).astype(np.float32)
+
+
+def features_to_hits(x: np.ndarray, cfg: HitGraphConfig) -> np.ndarray:
+    """Inverse of :func:`hit_features` for model outputs [n, 3 + 3 channel scores] → hits [n, 4]."""
+    return np.stack(
+        [
+            x[:, 0] * cfg.coordinate_scale,
+            x[:, 1] * cfg.coordinate_scale,
+            10.0 ** x[:, 2],
+            x[:, 3:].argmax(axis=1),
+        ],
+        axis=1,
+    ).astype(np.float32)
+
+
+def load_event_hits(path: Path, limit: int | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Hits of every event in an E2E file, and the mean event image.
+
+    Returns ``(hits, mean_image)``: a list of [n_i, 4] arrays (see :func:`image_hits`) and the
+    [3, H, W] average of the images. Raises like :func:`events.e2e.read_e2e`.
+    """
+    images = read_e2e(path, limit)[0]
+    return [image_hits(image) for image in images], images.mean(0)
+
+
+def hit_batch(events: Sequence[np.ndarray], cfg: HitGraphConfig) -> Batch:
+    """A batch of events as one PyG graph batch: x [ΣN, 6], edge_index [2, E], hits [ΣN, 4].
+
+    Each event's hits must be energy-descending (as :func:`image_hits` returns them); the first
+    ``cfg.max_nodes`` are kept. The kNN edges of the whole batch come from one batched
+    :func:`~gnn.graph.knn_graph` call, grouping nodes by event (and channel, by default), which
+    is what keeps on-the-fly graph building cheap.
+    """
+    events = [h[: cfg.max_nodes] for h in events]
+    if min(len(h) for h in events) < 2:
+        raise ValueError("every event needs at least 2 hits to form a graph")
+    batch = Batch.from_data_list(
+        [Data(x=torch.from_numpy(hit_features(h, cfg)), hits=torch.from_numpy(h)) for h in events]
+    )
+    group = batch.batch
+    if cfg.edges == "within-channel":  # one kNN graph per event and sub-detector
+        group = group * len(CHANNELS) + batch.hits[:, 3].long()
+    order = torch.argsort(group, stable=True)  # knn_graph wants nodes sorted by group
+    batch.edge_index = order[knn_graph(batch.hits[order, :2].contiguous(), cfg.k, group[order])]
+    return batch
+
+
+class HitBatcher:
+    """DataLoader ``collate_fn``: lists of hit arrays → :func:`hit_batch` (picklable)."""
+
+    def __init__(self, cfg: HitGraphConfig) -> None:
+        self.cfg = cfg
+
+    def __call__(self, events: list[np.ndarray]) -> Batch:
+        return hit_batch(events, self.cfg)
+
+
+class HitDataset(Dataset):
+    """Events as hit arrays [n_i, 4]; graphs are built per batch by :class:`HitBatcher`.
+
+    Graph building (features + kNN) runs in the DataLoader's workers, so training does not wait
+    on it when the loader keeps up. Holds only the hits, not the images.
+    """
+
+    def __init__(self, hits: list[np.ndarray]) -> None:
+        self.hits = [h for h in hits if len(h) >= 2]
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.hits[index]

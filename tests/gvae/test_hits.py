@@ -1,0 +1,76 @@
+"""Images → hits → graphs: coordinates, HCAL towers, features, kNN per channel, node cap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gvae.hits import (
+    HitBatcher,
+    HitDataset,
+    HitGraphConfig,
+    features_to_hits,
+    hit_batch,
+    hit_features,
+    image_hits,
+    load_event_hits,
+)
+
+CELL = 0.0174
+
+
+def test_image_hits_positions_channels_and_towers():
+    image = np.zeros((3, 125, 125), dtype=np.float32)
+    image[0, 62, 63] = 3.0  # a track one cell right of the axis (φ)
+    image[1, 60, 62] = 7.0  # an ECAL cell two cells below (η)
+    image[2, 65:70, 60:65] = 20.0  # one HCAL tower (rows 65-69 → centre 67), stored upsampled
+    hits = image_hits(image)
+    assert hits.shape == (3, 4)
+    assert hits[:, 2].tolist() == [20.0, 7.0, 3.0]  # energy-descending, tower counted once
+    assert hits[:, 3].tolist() == [2, 1, 0]
+    assert np.allclose(hits[0, :2], [5 * CELL, 0.0], atol=1e-6)  # tower centre (67, 62)
+    assert np.allclose(hits[1, :2], [-2 * CELL, 0.0], atol=1e-6)
+    assert np.allclose(hits[2, :2], [0.0, CELL], atol=1e-6)
+
+
+def test_features_round_trip():
+    hits = np.array([[0.1, -0.2, 50.0, 2], [0.0, 0.05, 0.7, 0]], dtype=np.float32)
+    cfg = HitGraphConfig()
+    x = hit_features(hits, cfg)
+    assert x.shape == (2, 6) and x[0, 3:].tolist() == [0, 0, 1]
+    assert np.isclose(x[0, 2], np.log10(50.0))
+    assert np.allclose(features_to_hits(x, cfg), hits, rtol=1e-5)
+
+
+def test_graph_edges_stay_within_a_channel_and_cap_keeps_hardest(calorimeter_images):
+    hits = image_hits(calorimeter_images[0])
+    graph = hit_batch([hits], HitGraphConfig(max_nodes=40))
+    assert graph.num_nodes == 40
+    assert np.array_equal(graph.hits.numpy(), hits[:40])  # the 40 most energetic
+    channel = graph.hits[:, 3]
+    assert (channel[graph.edge_index[0]] == channel[graph.edge_index[1]]).all()
+    across = hit_batch([hits], HitGraphConfig(max_nodes=40, edges="all"))
+    assert (channel[across.edge_index[0]] != channel[across.edge_index[1]]).any()
+
+
+def test_dataset_and_loading(calorimeter_file, tmp_path):
+    hits, mean_image = load_event_hits(calorimeter_file)
+    assert len(hits) == 48 and mean_image.shape == (3, 125, 125)
+    dataset = HitDataset(hits)
+    assert len(dataset) == 48 and dataset[3].shape[1] == 4
+    batch = HitBatcher(HitGraphConfig())([dataset[i] for i in range(3)])
+    assert batch.num_graphs == 3 and batch.x.shape[1] == 6
+    with pytest.raises(FileNotFoundError, match="no such E2E file"):
+        load_event_hits(tmp_path / "missing.h5")
+
+
+def test_batched_edges_equal_per_event_edges(calorimeter_images):
+    cfg = HitGraphConfig(max_nodes=50)
+    events = [image_hits(image) for image in calorimeter_images[:3]]
+    batch = hit_batch(events, cfg)
+    expected, offset = set(), 0
+    for event in events:
+        single = hit_batch([event], cfg)
+        expected |= {(s + offset, t + offset) for s, t in single.edge_index.t().tolist()}
+        offset += single.num_nodes
+    assert set(map(tuple, batch.edge_index.t().tolist())) == expected
