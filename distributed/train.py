@@ -8,7 +8,8 @@ Single process, on one machine, on a cluster::
     mpirun -np 4 python -m distributed.train gvae          # Open MPI 4 directly
     python -m distributed.train gvae --help                  # every option of that model
 
-MODELs: ``gvae`` (graph VAE on calorimeter hits, ``gvae/``) and ``check`` (the Horovod health
+MODELs: ``gvae`` (graph VAE on calorimeter hits, ``gvae/``), ``mpgan`` (message-passing GAN on
+JetNet-layout jets, ``mpgan/``) and ``check`` (the Horovod health
 check, ``distributed/check.py``: allreduce/broadcast round-trip and DistributedOptimizer
 averaging on the live world; exits non-zero if anything disagrees).
 
@@ -39,6 +40,8 @@ from gvae.hits import HitGraphConfig
 from gvae.loss import LossWeights
 from gvae.model import GVAEConfig
 from gvae.task import GVAEData, GVAETask
+from mpgan.model import MPGANConfig
+from mpgan.task import MPGANData, MPGANTask
 
 log = logging.getLogger("distributed.train")
 
@@ -59,6 +62,12 @@ MODELS = {
         (GVAEData, HitGraphConfig, GVAEConfig, LossWeights),
         GVAETask,
         defaults={"epochs": 30},  # about 4 minutes on one CPU core with the default data
+    ),
+    "mpgan": ModelSpec(
+        "message-passing GAN for jets (JetNet layout)",
+        (MPGANData, MPGANConfig),
+        MPGANTask,
+        defaults={"batch_size": 256, "epochs": 5},
     ),
     "check": ModelSpec("Horovod health check (no model)", (CheckConfig,), None),
 }

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from events.e2e import read_e2e, write_e2e
-from events.generate import calorimeter_chunk
+from events.generate import calorimeter_chunk, jets_chunk
+from events.jetnet import write_jetnet
 from events.pythia import JetSourceConfig
 from launch.environment import horovod_env
 
@@ -50,3 +51,11 @@ def calorimeter_file(tmp_path_factory) -> Path:
 def calorimeter_images(calorimeter_file) -> np.ndarray:
     """The images of :func:`calorimeter_file`: [48, 3, 125, 125]."""
     return read_e2e(calorimeter_file)[0]
+
+
+@pytest.fixture(scope="session")
+def gluon_file(tmp_path_factory) -> Path:
+    """120 real Pythia gluon jets in the JetNet layout (about 3 s)."""
+    path = tmp_path_factory.mktemp("jets") / "g120.hdf5"
+    write_jetnet(path, *jets_chunk(JetSourceConfig(jet_type="g"), 120, seed=5))
+    return path

@@ -1,0 +1,48 @@
+"""JetNet particle clouds ⇄ MPGAN's normalised inputs, and the training dataset.
+
+Normalisation as in JetNet/MPGAN: each feature divided by its maximum over the JetNet
+30-particle data (η 1.6212, φ 0.5207, pT 0.8935), pT then shifted by −0.5, mask stored as
+mask − 0.5. Physical particle features (ηrel, φrel, pTrel, mask) [N, 30, 4] ⇄ normalised [N, 30, 4].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+FEATURE_MAXIMA = np.array([1.6212, 0.5207, 0.8935], dtype=np.float32)  # ηrel, φrel, pTrel
+
+
+def normalise(particle_features: np.ndarray) -> np.ndarray:
+    """Physical (ηrel, φrel, pTrel, mask) → normalised (η', φ', pT', mask − 0.5); [N, 30, 4]."""
+    x = np.empty_like(particle_features, dtype=np.float32)
+    x[..., :3] = particle_features[..., :3] / FEATURE_MAXIMA
+    x[..., 2] -= 0.5
+    x[..., 3] = particle_features[..., 3] - 0.5
+    return x
+
+
+def denormalise(x: np.ndarray) -> np.ndarray:
+    """Normalised jets → physical (ηrel, φrel, pTrel, mask), masked particles' features zeroed."""
+    particles = np.empty_like(x, dtype=np.float32)
+    particles[..., :3] = x[..., :3]
+    particles[..., 2] += 0.5
+    particles[..., :3] *= FEATURE_MAXIMA
+    mask = x[..., 3] > 0
+    particles[..., :3] *= mask[..., None]
+    particles[..., 3] = mask
+    return particles
+
+
+class JetDataset(Dataset):
+    """Normalised jets [N, 30, 4] as float32 tensors; item i is jet i [30, 4]."""
+
+    def __init__(self, particle_features: np.ndarray) -> None:
+        self.jets = torch.from_numpy(normalise(particle_features))
+
+    def __len__(self) -> int:
+        return len(self.jets)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.jets[index]

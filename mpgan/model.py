@@ -1,0 +1,108 @@
+"""MPGAN generator and discriminator, as published (Kansal et al., NeurIPS 2021).
+
+Particle clouds x: [B, N = 30, 4] = (η', φ', pT', mask − 0.5) in the normalised units of
+:mod:`mpgan.data`. Both networks stack :class:`gnn.message_passing.FullyConnectedMessagePassing`
+layers (edge MLP 96-160-192, node MLP 256-256, LeakyReLU 0.2, sum aggregation, messages from
+masked senders zeroed).
+
+Generator (MP): z ~ N(0, 0.2²) [B, 30, 32] and multiplicities n [B] (1…30). Particle k of jet b
+is real iff its rank in ascending z[b, :, 0] is < n[b]; then MP 32→32, MP 32→3, tanh; output
+(features, mask − 0.5). MP-LFC: a latent [B, 128] → Linear(128 → 30·32) → the same stack.
+Discriminator (MP): mask from x[..., 3] > 0, MP 3→32 and 32→32 with dropout 0.5, masked sum
+over real particles, Linear(32→1), sigmoid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from gnn.message_passing import FullyConnectedMessagePassing
+
+N_PARTICLES = 30
+N_FEATURES = 3
+
+
+@dataclass
+class MPGANConfig:
+    """MPGAN architecture (defaults: the paper's gluon configuration)."""
+
+    generator: str = field(
+        default="mp",
+        metadata={
+            "help": "mp (per-particle noise) or lfc (latent vector)",
+            "choices": ["mp", "lfc"],
+        },
+    )
+    latent: int = field(default=32, metadata={"help": "noise size per particle"})
+    noise_std: float = field(default=0.2, metadata={"help": "σ of the generator noise"})
+    dropout: float = field(default=0.5, metadata={"help": "discriminator dropout"})
+    pairwise: str = field(
+        default="concat",
+        metadata={
+            "help": "first edge layer: concat (published) or factorised (same maths, faster)",
+            "choices": ["concat", "factorised"],
+        },
+    )
+
+
+def multiplicity_mask(z0: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    """Mask [B, N]: particle k is real iff its rank in ascending z0[b] is < n[b]. z0: [B, N]."""
+    rank = torch.argsort(torch.argsort(z0, dim=1), dim=1)
+    return rank < n.unsqueeze(1)
+
+
+class MPGenerator(nn.Module):
+    """``generator(z, n)`` → jets [B, 30, 4]; ``sample(n)`` draws the noise itself."""
+
+    def __init__(self, cfg: MPGANConfig | None = None) -> None:
+        super().__init__()
+        cfg = cfg or MPGANConfig()
+        self.cfg = cfg
+        if cfg.generator == "lfc":
+            self.lfc = nn.Linear(128, N_PARTICLES * cfg.latent)
+        self.layers = nn.ModuleList(
+            FullyConnectedMessagePassing(cfg.latent, n_out, pairwise=cfg.pairwise)
+            for n_out in (cfg.latent, N_FEATURES)
+        )
+
+    def noise(self, batch: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """z ~ N(0, σ²): [B, 30, latent] (MP) or [B, 128] (LFC)."""
+        shape = (
+            (batch, 128) if self.cfg.generator == "lfc" else (batch, N_PARTICLES, self.cfg.latent)
+        )
+        return torch.randn(shape, device=device) * self.cfg.noise_std
+
+    def forward(self, z: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        h = self.lfc(z).view(-1, N_PARTICLES, self.cfg.latent) if self.cfg.generator == "lfc" else z
+        mask = multiplicity_mask(h[..., 0], n)
+        for layer in self.layers:
+            h = layer(h, mask)
+        return torch.cat([torch.tanh(h), mask.unsqueeze(-1).to(h.dtype) - 0.5], dim=-1)
+
+    def sample(self, n: torch.Tensor) -> torch.Tensor:
+        """Jets [B, 30, 4] for multiplicities n [B], with fresh noise."""
+        return self(self.noise(len(n), n.device), n)
+
+
+class MPDiscriminator(nn.Module):
+    """``discriminator(x)`` → probability real [B] for jets x [B, 30, 4]."""
+
+    def __init__(self, cfg: MPGANConfig | None = None) -> None:
+        super().__init__()
+        cfg = cfg or MPGANConfig()
+        self.layers = nn.ModuleList(
+            FullyConnectedMessagePassing(n_in, 32, dropout=cfg.dropout, pairwise=cfg.pairwise)
+            for n_in in (N_FEATURES, 32)
+        )
+        self.out = nn.Linear(32, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = x[..., 3] > 0
+        h = x[..., :N_FEATURES]
+        for layer in self.layers:
+            h = layer(h, mask)
+        pooled = (h * mask.unsqueeze(-1).to(h.dtype)).sum(1)  # masked sum over real particles
+        return torch.sigmoid(self.out(pooled)).squeeze(-1)

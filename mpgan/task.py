@@ -1,0 +1,127 @@
+"""MPGAN as a task for the distributed loop: two models, two optimizers, the LSGAN step.
+
+Per batch of real jets: one discriminator update, D loss = (D(real) − 1)² + D(fake)², then one
+generator update, G loss = (D(fake) − 1)², with G fed the real jets' multiplicities. The loop
+freezes the model that is not being updated in each phase, so the generator's loss never
+reaches the discriminator's optimizer. The last ``eval_jets`` jets of the file are held out for
+the metrics (:mod:`mpgan.metrics`) and the end-of-run report.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from distributed.task import Phase
+from events.jetnet import read_jetnet
+from mpgan.data import JetDataset, denormalise
+from mpgan.metrics import evaluate_jets, jet_mass
+from mpgan.model import N_PARTICLES, MPDiscriminator, MPGANConfig, MPGenerator
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATA = Path("data/jets/g.hdf5")
+# Generator learning rates of the paper per class; the discriminator's is three times larger.
+LR_GENERATOR = {"g": 1e-5, "t": 2e-5, "q": 0.5e-5}
+
+
+@dataclass
+class MPGANData:
+    """MPGAN data and optimisers."""
+
+    data: Path = field(
+        default=DEFAULT_DATA, metadata={"help": "JetNet HDF5 file (ours or JetNet's)"}
+    )
+    jet_type: str = field(
+        default="g",
+        metadata={"help": "jet class, sets the paper's learning rates", "choices": ["g", "q", "t"]},
+    )
+    lr_generator: float = field(
+        default=0.0, metadata={"help": "RMSprop lr of G (0 = the paper's for --jet-type)"}
+    )
+    eval_jets: int = field(default=10000, metadata={"help": "jets held out for the metrics"})
+
+
+class MPGANTask:
+    """Models ``{"generator", "discriminator"}`` with one RMSprop each (lr_D = 3 lr_G)."""
+
+    def __init__(self, data: MPGANData, model: MPGANConfig, device: str = "cpu") -> None:
+        if data.data == DEFAULT_DATA and not DEFAULT_DATA.is_file():
+            raise FileNotFoundError(f"{DEFAULT_DATA}: no such file; `make data` generates it")
+        particles, _ = read_jetnet(data.data)
+        if particles.shape[1] != N_PARTICLES:
+            raise ValueError(f"{data.data}: MPGAN needs {N_PARTICLES} particles per jet")
+        if len(particles) <= data.eval_jets:
+            raise ValueError(
+                f"{data.data}: {len(particles)} jets, need more than --eval-jets {data.eval_jets}"
+            )
+        self.device = torch.device(device)
+        self.eval_real = particles[len(particles) - data.eval_jets :]
+        self.train_set = JetDataset(particles[: len(particles) - data.eval_jets])
+        # Multiplicities to feed G at evaluation: drawn from the training data's distribution.
+        self.multiplicities = self.train_set.jets[..., 3].gt(0).sum(1)
+        generator, discriminator = MPGenerator(model), MPDiscriminator(model)
+        self.models = {
+            "generator": generator.to(self.device),
+            "discriminator": discriminator.to(self.device),
+        }
+        lr_g = data.lr_generator or LR_GENERATOR[data.jet_type]
+        self.optimizers = {
+            "generator": torch.optim.RMSprop(generator.parameters(), lr=lr_g),
+            "discriminator": torch.optim.RMSprop(discriminator.parameters(), lr=3 * lr_g),
+        }
+        self.collate = torch.stack
+
+    def step(self, real: torch.Tensor, phase: Phase) -> dict[str, float]:
+        generator, discriminator = self.models["generator"], self.models["discriminator"]
+        n = real[..., 3].gt(0).sum(1)  # the real jets' multiplicities
+        with phase("discriminator") as update:
+            fake = generator.sample(n).detach()
+            loss_d = (discriminator(real) - 1).square().mean() + discriminator(fake).square().mean()
+            update(loss_d)
+        with phase("generator") as update:
+            loss_g = (discriminator(generator.sample(n)) - 1).square().mean()
+            update(loss_g)
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+    @torch.no_grad()
+    def generate(self, count: int, batch_size: int = 4096) -> np.ndarray:
+        """``count`` jets in physical units [count, 30, 4], training-set multiplicities."""
+        generator = self.models["generator"].eval()
+        index = torch.randint(len(self.multiplicities), (count,))
+        parts = [
+            generator.sample(self.multiplicities[index[s : s + batch_size]].to(self.device))
+            for s in range(0, count, batch_size)
+        ]
+        return denormalise(torch.cat(parts).float().cpu().numpy())
+
+    def evaluate(self) -> dict[str, float]:
+        """Jet metrics of ``eval_jets // 2`` generated jets and the real-vs-real baseline."""
+        self.generated = self.generate(len(self.eval_real) // 2)
+        return evaluate_jets(self.eval_real, self.generated)
+
+    def report(self, out: Path) -> None:
+        """Real vs generated distributions (particle features, jet mass) as PNG."""
+        real, gen = self.eval_real, self.generated
+        fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+        labels = ("ηrel", "φrel", "pTrel")
+        for i, ax in enumerate(axes[:3]):
+            values = [s[..., i][s[..., 3] > 0] for s in (real, gen)]
+            bins = np.linspace(*np.percentile(values[0], [0.5, 99.5]), 60)
+            for v, name in zip(values, ("real", "generated"), strict=True):
+                ax.hist(v, bins=bins, histtype="step", density=True, label=name)
+            ax.set_xlabel(labels[i])
+        bins = np.linspace(0, np.percentile(jet_mass(real), 99.5), 60)
+        for s, name in ((real, "real"), (gen, "generated")):
+            axes[3].hist(jet_mass(s), bins=bins, histtype="step", density=True, label=name)
+        axes[3].set_xlabel("relative jet mass m/pT")
+        axes[3].legend()
+        fig.tight_layout()
+        fig.savefig(out / "distributions.png", dpi=110)
+        plt.close(fig)
+        log.info("distributions -> %s", out / "distributions.png")

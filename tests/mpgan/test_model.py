@@ -1,0 +1,67 @@
+"""MPGAN generator/discriminator: the published layout, the multiplicity mask, masking and
+permutation symmetries."""
+
+from __future__ import annotations
+
+import torch
+
+from mpgan.model import MPDiscriminator, MPGANConfig, MPGenerator, multiplicity_mask
+
+
+def test_mask_has_exactly_n_real_particles_chosen_by_noise_rank():
+    z0 = torch.tensor([[0.3, -1.0, 2.0, 0.1]])
+    assert multiplicity_mask(z0, torch.tensor([2])).tolist() == [[False, True, False, True]]
+    torch.manual_seed(0)
+    generator = MPGenerator()
+    n = torch.randint(1, 31, (64,))
+    jets = generator.sample(n)
+    assert jets.shape == (64, 30, 4)
+    assert torch.equal((jets[..., 3] > 0).sum(1), n)
+    assert set(jets[..., 3].unique().tolist()) == {-0.5, 0.5}
+    assert jets[..., :3].abs().max() <= 1.0  # tanh
+
+
+def test_published_parameter_layout():
+    shapes = [tuple(p.shape) for p in MPGenerator().parameters()][::2]  # weights only
+    edge, node = [(96, 64), (160, 96), (192, 160)], [(256, 224), (256, 256)]
+    assert shapes == edge + node + [(32, 256)] + edge + node + [(3, 256)]
+    d_shapes = [tuple(p.shape) for p in MPDiscriminator().parameters()][::2]
+    assert d_shapes[0] == (96, 6) and d_shapes[5] == (32, 256) and d_shapes[-1] == (1, 32)
+    lfc = MPGenerator(MPGANConfig(generator="lfc"))
+    assert lfc.sample(torch.tensor([5, 30])).shape == (2, 30, 4)
+
+
+def test_generator_equivariance_and_masked_noise_invariance():
+    torch.manual_seed(1)
+    generator = MPGenerator()
+    z, n = generator.noise(4), torch.tensor([3, 10, 29, 30])
+    out = generator(z, n)
+    perm = torch.randperm(30)
+    assert torch.allclose(generator(z[:, perm], n), out[:, perm], atol=1e-5)
+    mask = out[..., 3] > 0
+    z2 = z.clone()
+    z2[..., 1:][~mask] = torch.randn(int((~mask).sum()), 31)  # keep z[..., 0], so the ranks
+    assert torch.allclose(generator(z2, n)[mask], out[mask], atol=1e-5)
+
+
+def test_discriminator_invariance_and_masking():
+    torch.manual_seed(2)
+    discriminator = MPDiscriminator().eval()
+    jets = MPGenerator().sample(torch.tensor([4, 17, 30])).detach()
+    score = discriminator(jets)
+    assert score.shape == (3,) and ((score > 0) & (score < 1)).all()
+    perm = torch.randperm(30)
+    assert torch.allclose(discriminator(jets[:, perm]), score, atol=1e-5)
+    noisy = jets.clone()
+    masked = noisy[..., 3] < 0
+    noisy[..., :3][masked] = torch.randn(int(masked.sum()), 3)
+    assert torch.allclose(discriminator(noisy), score, atol=1e-5)
+
+
+def test_factorised_first_edge_layer_gives_the_same_jets():
+    torch.manual_seed(3)
+    concat = MPGenerator()
+    factorised = MPGenerator(MPGANConfig(pairwise="factorised"))
+    factorised.load_state_dict(concat.state_dict())
+    z, n = concat.noise(8), torch.randint(1, 31, (8,))
+    assert torch.allclose(concat(z, n), factorised(z, n), atol=1e-5)
