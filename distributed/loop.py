@@ -1,13 +1,15 @@
 """The one Horovod training loop both models use — the whole distributed recipe on one page.
 
     hvd.init, pin threads/GPU, seed             (distributed.runtime.init_horovod, by the caller)
-    wrap each optimizer: hvd.DistributedOptimizer(named_parameters=…)
-    broadcast parameters and optimizer state from rank 0
+    wrap each optimizer: hvd.DistributedOptimizer(named_parameters=…, compression=…)
+    (--resume: load the checkpoint on every rank) broadcast parameters and optimizer state
     shard the data: DistributedSampler (same global order for a seed, whatever the world size)
     DataLoader workers build and collate graphs while the step runs (on-the-fly batching)
-    per step: autocast → task.step → per phase: scale → backward → synchronize (allreduce)
-              → unscale → clip → step (skip_synchronize) → scaler.update
-    rank 0: progress bar, metrics.csv, timing.jsonl, checkpoint (atomic), report
+    per step: lr = base · lr_factor(step) (scaling by ranks, warm-up) → autocast → task.step
+              → per phase: freeze the other models → scale → backward → synchronize
+              (allreduce) → unscale → clip → step (skip_synchronize) → scaler.update
+    rank 0: progress bar, metrics.csv, timing.jsonl; every epoch end: checkpoint (atomic,
+            all ranks' RNG states); at the end: evaluation and the model's report
 
 Per-step timing lines (``timing.jsonl``, one JSON object per step, rank 0) hold ``step_time``
 (wall time of the whole step), ``data_wait`` (blocked on the loader), ``allreduce`` (inside
@@ -20,6 +22,7 @@ import csv
 import json
 import logging
 import math
+import random
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import horovod.torch as hvd
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
@@ -60,6 +64,20 @@ class TrainConfig:
         default=1, metadata={"help": "DataLoader worker processes per rank (0 = in the step)"}
     )
     clip_grad: float = field(default=0.0, metadata={"help": "gradient norm clip (0 = off)"})
+    scale_lr: bool = field(
+        default=False, metadata={"help": "multiply learning rates by the number of ranks"}
+    )
+    warmup_steps: int = field(
+        default=0,
+        metadata={
+            "help": "ramp the lr linearly over these steps: from lr to ranks·lr with "
+            "--scale-lr, from 0 to lr otherwise"
+        },
+    )
+    compression: str = field(
+        default="none",
+        metadata={"help": "gradient compression for the allreduce", "choices": ["none", "fp16"]},
+    )
     log_every: int = field(default=10, metadata={"help": "steps between metric averages"})
     evaluate: bool = field(
         default=True, metadata={"help": "evaluate and write the model's report at the end"}
@@ -71,6 +89,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.steps < 0 or self.batch_size < 1 or self.log_every < 1:
             raise ValueError("need epochs >= 1, steps >= 0, batch_size >= 1, log_every >= 1")
+        if self.warmup_steps < 0:
+            raise ValueError(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
 
 
 def amp_dtype(amp: str, device: str) -> torch.dtype | None:
@@ -80,6 +100,18 @@ def amp_dtype(amp: str, device: str) -> torch.dtype | None:
     if amp == "fp16" and not device.startswith("cuda"):
         raise ValueError("--amp fp16 needs CUDA; use --amp bf16 on CPU")
     return AMP_DTYPES.get(amp)
+
+
+def lr_factor(step: int, ranks: int, scale_lr: bool, warmup_steps: int) -> float:
+    """Learning-rate multiplier at ``step`` (0-based): ``ranks`` with ``scale_lr`` (the linear
+    scaling rule of Goyal et al.), reached linearly over ``warmup_steps`` — from 1 with scaling,
+    from 0 without."""
+    target = float(ranks) if scale_lr else 1.0
+    if warmup_steps == 0 or step >= warmup_steps:
+        return target
+    progress = (step + 1) / warmup_steps
+    start = 1.0 if scale_lr else 0.0
+    return start + (target - start) * progress
 
 
 def move(batch: Any, device: torch.device) -> Any:
@@ -148,12 +180,15 @@ class Updater:
                 p.requires_grad_(True)
 
 
-def distributed_optimizers(task: Task) -> dict[str, Any]:
+def distributed_optimizers(task: Task, compression: str = "none") -> dict[str, Any]:
     """Wrap each task optimizer in Horovod's, with parameter names prefixed by the model name."""
+    codec = hvd.Compression.fp16 if compression == "fp16" else hvd.Compression.none
     wrapped = {}
     for name, optimizer in task.optimizers.items():
         named = [(f"{name}.{n}", p) for n, p in task.models[name].named_parameters()]
-        wrapped[name] = hvd.DistributedOptimizer(optimizer, named_parameters=named)
+        wrapped[name] = hvd.DistributedOptimizer(
+            optimizer, named_parameters=named, compression=codec
+        )
     return wrapped
 
 
@@ -165,18 +200,69 @@ def broadcast_state(task: Task, optimizers: dict[str, Any]) -> None:
         hvd.broadcast_optimizer_state(optimizer, root_rank=0)
 
 
-def save_checkpoint(path: Path, task: Task, optimizers: dict[str, Any], state: dict) -> None:
-    """Models, optimizers and loop state, written atomically (temporary file + rename)."""
+def rng_state() -> dict:
+    """This process's python, numpy and torch random states."""
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+def save_checkpoint(
+    path: Path, task: Task, optimizers: dict[str, Any], updater: Updater, state: dict
+) -> None:
+    """Models, optimizers, scalers, every rank's RNG state and ``state`` (step, epoch, config).
+
+    Collective (every rank calls it; rank 0 writes). Written atomically: temporary file + rename.
+    """
+    rng = hvd.allgather_object(rng_state(), name="rng_states")
+    if hvd.rank() != 0:
+        return
     tmp = path.with_name(path.name + ".tmp")
     torch.save(
         {
             "models": {k: m.state_dict() for k, m in task.models.items()},
             "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+            "scalers": {k: sc.state_dict() for k, sc in updater.scalers.items()},
+            "rng": rng,
             **state,
         },
         tmp,
     )
     tmp.replace(path)
+
+
+def load_checkpoint(path: Path, task: Task, optimizers: dict[str, Any], updater: Updater) -> int:
+    """Restore what :func:`save_checkpoint` wrote (on every rank); returns the step reached."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    for name, model in task.models.items():
+        model.load_state_dict(state["models"][name])
+    for name, optimizer in optimizers.items():
+        optimizer.load_state_dict(state["optimizers"][name])
+    for name, scaler in updater.scalers.items():
+        scaler.load_state_dict(state["scalers"][name])
+    if hvd.rank() < len(state["rng"]):  # same world size: each rank continues its own stream
+        set_rng_state(state["rng"][hvd.rank()])
+    return int(state["step"])
+
+
+class ResumableSampler(DistributedSampler):
+    """DistributedSampler that can start an epoch after its first ``skip`` batches (resume)."""
+
+    skip = 0
+
+    def __iter__(self):
+        return iter(list(super().__iter__())[self.skip :])
+
+    def __len__(self) -> int:
+        return super().__len__() - self.skip
 
 
 def allreduce_metrics(sums: dict[str, float], count: int) -> dict[str, float]:
@@ -199,17 +285,27 @@ def parameter_spread(task: Task) -> float:
 
 
 def train(
-    task: Task, cfg: TrainConfig, info: RankInfo, out: Path, seed: int, config_record: dict
+    task: Task,
+    cfg: TrainConfig,
+    info: RankInfo,
+    out: Path,
+    seed: int,
+    config_record: dict,
+    resume: bool = False,
 ) -> dict[str, float]:
     """Train ``task`` under Horovod; rank 0 writes metrics, timing, checkpoint and report to
-    ``out``. Returns the final evaluation metrics (rank 0; other ranks get {})."""
+    ``out``. With ``resume``, continue from ``out/checkpoint.pt`` (models, optimizers, RNG
+    streams, position in the epoch) and append to the run's files. Returns the final
+    evaluation metrics (rank 0; other ranks get {})."""
     device = torch.device(info.device)
     dtype = amp_dtype(cfg.amp, info.device)
-    optimizers = distributed_optimizers(task)
-    broadcast_state(task, optimizers)
+    optimizers = distributed_optimizers(task, cfg.compression)
+    base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optimizers.items()}
     updater = Updater(task, optimizers, dtype, cfg.clip_grad)
+    step = load_checkpoint(out / "checkpoint.pt", task, optimizers, updater) if resume else 0
+    broadcast_state(task, optimizers)  # Horovod: everyone starts from rank 0's state
 
-    sampler = DistributedSampler(
+    sampler = ResumableSampler(
         task.train_set,
         num_replicas=info.size,
         rank=info.rank,
@@ -226,6 +322,7 @@ def train(
         drop_last=True,
         persistent_workers=cfg.loader_workers > 0,
         multiprocessing_context="forkserver" if cfg.loader_workers else None,
+        generator=torch.Generator().manual_seed(seed + info.rank),  # not the global stream
     )
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
@@ -236,8 +333,9 @@ def train(
     total = steps_per_epoch * cfg.epochs
     total = min(total, cfg.steps) if cfg.steps else total
     log.info(
-        "%d step(s): %d epoch(s) × %d steps of %d per rank; amp %s; %d loader worker(s)",
+        "%d step(s)%s: %d epoch(s) × %d steps of %d per rank; amp %s; %d loader worker(s)",
         total,
+        f" (resuming after step {step})" if resume else "",
         cfg.epochs,
         steps_per_epoch,
         cfg.batch_size,
@@ -245,18 +343,16 @@ def train(
         cfg.loader_workers,
     )
 
-    metrics_file = timing_file = None
-    if info.is_root:
-        metrics_file = (out / "metrics.csv").open("w", newline="")
-        timing_file = (out / "timing.jsonl").open("w")
-    writer = None
+    run_log = RunLog(out, append=resume) if info.is_root else None
     sums: dict[str, float] = defaultdict(float)
-    count = step = 0
-    bar = tqdm(total=total, unit="step", disable=not info.is_root, dynamic_ncols=True)
+    count = 0
+    bar = tqdm(total=total, initial=step, unit="step", disable=not info.is_root, dynamic_ncols=True)
     for model in task.models.values():
         model.train()
-    for epoch in range(cfg.epochs):
+    epoch = step // steps_per_epoch
+    while step < total:
         sampler.set_epoch(epoch)
+        sampler.skip = (step - epoch * steps_per_epoch) * cfg.batch_size
         batches = iter(loader)
         while step < total:
             start = time.perf_counter()
@@ -266,6 +362,10 @@ def train(
                 break
             batch = move(batch, device)
             data_wait = time.perf_counter() - start
+            factor = lr_factor(step, info.size, cfg.scale_lr, cfg.warmup_steps)
+            for name, optimizer in optimizers.items():
+                for group, base in zip(optimizer.param_groups, base_lrs[name], strict=True):
+                    group["lr"] = base * factor
             updater.allreduce_time = 0.0
             autocast = (
                 torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
@@ -282,52 +382,33 @@ def train(
             for k, v in metrics.items():
                 sums[k] += v
             count += 1
-            if info.is_root:
-                timing_file.write(
-                    json.dumps(
-                        {
-                            "step": step,
-                            "epoch": epoch,
-                            "step_time": step_time,
-                            "data_wait": data_wait,
-                            "allreduce": updater.allreduce_time,
-                            "compute": step_time - data_wait - updater.allreduce_time,
-                            "samples_per_s": cfg.batch_size * info.size / step_time,
-                        }
-                    )
-                    + "\n"
+            if run_log:
+                run_log.timing(
+                    step,
+                    epoch,
+                    step_time,
+                    data_wait,
+                    updater.allreduce_time,
+                    cfg.batch_size * info.size,
                 )
             if step % cfg.log_every == 0 or step == total:
                 averaged = allreduce_metrics(sums, count)
                 sums.clear()
                 count = 0
-                if info.is_root:
-                    row = {"step": step, "epoch": epoch, **averaged}
-                    if writer is None:
-                        writer = csv.DictWriter(metrics_file, fieldnames=list(row))
-                        writer.writeheader()
-                    writer.writerow(row)
-                    metrics_file.flush()
-                    timing_file.flush()
-                    bar.set_postfix(
-                        {
-                            k: f"{v:.3g}"
-                            for k, v in averaged.items()
-                            if k in ("total", "loss_d", "loss_g")
-                        }
-                    )
+                if run_log:
+                    run_log.metrics(step, epoch, averaged)
+                    shown = ("total", "loss_d", "loss_g")
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in averaged.items() if k in shown})
             bar.update(1)
-        if step >= total:
-            break
+        epoch += 1
+        state = {"epoch": step // steps_per_epoch, "step": step, "config": config_record}
+        save_checkpoint(out / "checkpoint.pt", task, optimizers, updater, state)
     bar.close()
     spread = parameter_spread(task)  # every rank must end with the same model
 
     results: dict[str, float] = {}
     if info.is_root:
-        metrics_file.close()
-        timing_file.close()
-        state = {"epoch": epoch, "step": step, "config": config_record}
-        save_checkpoint(out / "checkpoint.pt", task, optimizers, state)
+        run_log.close()
         for model in task.models.values():
             model.eval()
         results = {"steps": step, "param_spread_between_ranks": spread}
@@ -340,3 +421,58 @@ def train(
         if cfg.evaluate:
             task.report(out)
     return results
+
+
+class RunLog:
+    """Rank 0's machine-readable records: ``metrics.csv`` and ``timing.jsonl``."""
+
+    def __init__(self, out: Path, append: bool = False) -> None:
+        mode = "a" if append else "w"
+        self.metrics_file = (out / "metrics.csv").open(mode, newline="")
+        self.timing_file = (out / "timing.jsonl").open(mode)
+        self.writer: csv.DictWriter | None = None
+        self.totals = defaultdict(float)  # seconds summed over this run's steps
+        self.has_header = append and (out / "metrics.csv").stat().st_size > 0
+
+    def timing(
+        self,
+        step: int,
+        epoch: int,
+        step_time: float,
+        data_wait: float,
+        allreduce: float,
+        samples: int,
+    ) -> None:
+        record = {
+            "step": step,
+            "epoch": epoch,
+            "step_time": step_time,
+            "data_wait": data_wait,
+            "allreduce": allreduce,
+            "compute": step_time - data_wait - allreduce,
+            "samples_per_s": samples / step_time,
+        }
+        for key in ("step_time", "data_wait", "allreduce"):
+            self.totals[key] += record[key]
+        self.timing_file.write(json.dumps(record) + "\n")
+
+    def metrics(self, step: int, epoch: int, averaged: dict[str, float]) -> None:
+        row = {"step": step, "epoch": epoch, **averaged}
+        if self.writer is None:
+            self.writer = csv.DictWriter(self.metrics_file, fieldnames=list(row))
+            if not self.has_header:
+                self.writer.writeheader()
+        self.writer.writerow(row)
+        self.metrics_file.flush()
+        self.timing_file.flush()
+
+    def close(self) -> None:
+        t = self.totals
+        if t["step_time"] > 0:
+            log.info(
+                "time per step: %.1f%% waiting for data, %.1f%% in allreduce (timing.jsonl)",
+                100 * t["data_wait"] / t["step_time"],
+                100 * t["allreduce"] / t["step_time"],
+            )
+        self.metrics_file.close()
+        self.timing_file.close()

@@ -33,7 +33,7 @@ from pathlib import Path
 import horovod.torch as hvd
 
 from distributed.check import CheckConfig, run_check
-from distributed.config import add_dataclass_arguments, dataclass_from_args
+from distributed.config import add_dataclass_arguments, dataclass_from_args, read_config_file
 from distributed.loop import TrainConfig, train
 from distributed.runtime import init_horovod, setup_logging
 from gvae.hits import HitGraphConfig
@@ -73,7 +73,8 @@ MODELS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(config_defaults: dict | None = None) -> argparse.ArgumentParser:
+    """The CLI; ``config_defaults`` (from ``--config``) replace the defaults of every model."""
     parser = argparse.ArgumentParser(
         prog="python -m distributed.train",
         description=__doc__.split("\n\n")[0],
@@ -101,9 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
             help="torch CPU threads per rank; 0 = cores // ranks on the host",
         )
         sub.add_argument("--seed", type=int, default=0, help="base seed; rank r uses seed + r")
+        sub.add_argument(
+            "--config",
+            type=Path,
+            default=None,
+            help="TOML or YAML file of options; flags given here override it",
+        )
+        if spec.build:
+            sub.add_argument(
+                "--resume",
+                action="store_true",
+                help="continue the run in --out from its checkpoint.pt (raise --steps/--epochs "
+                "to train further)",
+            )
         for config_cls in (*spec.configs, *((TrainConfig,) if spec.build else ())):
             add_dataclass_arguments(sub, config_cls)
         sub.set_defaults(**spec.defaults)
+        sub.set_defaults(**(config_defaults or {}))
     return parser
 
 
@@ -136,12 +151,14 @@ def run(args: argparse.Namespace) -> int:
         result = run_check(info, configs[0], seed=args.seed)
         ok = result["ok"]
     else:
+        if args.resume and not (args.out and (args.out / "checkpoint.pt").is_file()):
+            raise FileNotFoundError(f"--resume needs --out RUN_DIR with a checkpoint.pt ({out})")
         task = build_task(spec, configs, info.device)
         if info.is_root:
             out.mkdir(parents=True, exist_ok=True)
         setup_logging(info, out / "train.log" if info.is_root else None)
         log.info("%s on %d rank(s), run directory %s", args.model, info.size, out)
-        result = train(task, loop_cfg, info, out, args.seed, record)
+        result = train(task, loop_cfg, info, out, args.seed, record, resume=args.resume)
         ok = True
     if info.is_root:
         (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -169,6 +186,9 @@ def build_task(spec: ModelSpec, configs: list, device: str):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.config is not None:  # file values become defaults; explicit flags still win
+            valid = set(vars(args)) - {"model", "config"}
+            args = build_parser(read_config_file(args.config, valid)).parse_args(argv)
         return run(args)
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"distributed.train: error: {err}", file=sys.stderr)

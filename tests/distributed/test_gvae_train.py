@@ -16,7 +16,7 @@ def test_gvae_two_ranks_end_to_end(launch, tmp_path, calorimeter_file):
     proc = launch(
         f"horovodrun -np 2 -H localhost:2 --gloo python -m distributed.train gvae "
         f"--data {calorimeter_file} --eval-events 8 --epochs 2 --steps 6 --batch-size 4 "
-        f"--log-every 3 --out {out}",
+        f"--log-every 3 --compression fp16 --scale-lr --warmup-steps 2 --out {out}",
         timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -27,6 +27,7 @@ def test_gvae_two_ranks_end_to_end(launch, tmp_path, calorimeter_file):
 
     config = json.loads((out / "config.json").read_text())
     assert config["world"]["size"] == 2 and config["TrainConfig"]["batch_size"] == 4
+    assert config["TrainConfig"]["compression"] == "fp16" and config["TrainConfig"]["scale_lr"]
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [int(r["step"]) for r in rows] == [3, 6]
     assert {"total", "position", "energy", "channel", "kl", "mincut", "ortho"} <= set(rows[0])
@@ -72,3 +73,34 @@ def test_missing_data_fails_fast_on_every_rank(launch, tmp_path):
     errors = [line for line in proc.stderr.splitlines() if "distributed.train: error:" in line]
     assert errors and all("nope.h5: no such E2E file" in line for line in errors)
     assert not out.exists()  # nothing half-written
+
+
+def test_resume_continues_exactly(launch, tmp_path, calorimeter_file):
+    """Stopped after 3 steps and resumed to 7 (crossing an epoch end) = 7 uninterrupted steps."""
+    common = (
+        f"python -m distributed.train gvae --data {calorimeter_file} --eval-events 8 "
+        "--epochs 3 --batch-size 8 --no-evaluate --log-every 1"
+    )  # 5 steps per epoch
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    for cmd in (
+        f"{common} --steps 7 --out {straight}",
+        f"{common} --steps 3 --out {split}",
+        f"{common} --steps 7 --out {split} --resume",
+    ):
+        proc = launch(cmd, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resuming after step 3" in proc.stderr
+    a = torch.load(straight / "checkpoint.pt", weights_only=False)
+    b = torch.load(split / "checkpoint.pt", weights_only=False)
+    assert a["step"] == b["step"] == 7
+    for name, tensor in a["models"]["gvae"].items():
+        assert torch.equal(tensor, b["models"]["gvae"][name]), name
+    rows = list(csv.DictReader((split / "metrics.csv").open()))
+    assert [int(r["step"]) for r in rows] == list(range(1, 8))  # appended, one header
+    assert len((split / "timing.jsonl").read_text().splitlines()) == 7
+
+
+def test_resume_without_checkpoint_is_one_line(launch, tmp_path):
+    proc = launch(f"python -m distributed.train gvae --resume --out {tmp_path / 'none'}")
+    assert proc.returncode == 2
+    assert "--resume needs --out RUN_DIR with a checkpoint.pt" in proc.stderr

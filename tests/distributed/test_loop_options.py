@@ -1,0 +1,53 @@
+"""Loop options that need no Horovod job: learning-rate schedule, AMP choice, config files."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from distributed.config import read_config_file
+from distributed.loop import amp_dtype, lr_factor
+from distributed.train import build_parser
+
+
+def test_lr_scaling_and_warmup():
+    assert lr_factor(0, 4, scale_lr=False, warmup_steps=0) == 1.0
+    assert lr_factor(0, 4, scale_lr=True, warmup_steps=0) == 4.0
+    ramp = [lr_factor(s, 4, scale_lr=True, warmup_steps=3) for s in range(5)]
+    assert ramp == [2.0, 3.0, 4.0, 4.0, 4.0]  # 1 → 4 linearly, then flat
+    assert [lr_factor(s, 4, False, 4) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+
+
+def test_amp_choice():
+    assert amp_dtype("auto", "cpu") is None and amp_dtype("auto", "cuda:0") is torch.float16
+    assert amp_dtype("bf16", "cpu") is torch.bfloat16
+    with pytest.raises(ValueError, match="fp16 needs CUDA"):
+        amp_dtype("fp16", "cpu")
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".yaml"])
+def test_config_file_sets_defaults_and_flags_win(tmp_path, suffix):
+    text = {
+        ".toml": 'batch-size = 8\namp = "bf16"\n[GVAEConfig]\nlatent = 8\nclusters1 = 16\n',
+        ".yaml": "batch_size: 8\namp: bf16\nGVAEConfig:\n  latent: 8\n  clusters1: 16\n",
+    }[suffix]
+    path = tmp_path / f"run{suffix}"
+    path.write_text(text)
+    argv = ["gvae", "--config", str(path), "--latent", "4"]
+    valid = set(vars(build_parser().parse_args(argv))) - {"model", "config"}
+    args = build_parser(read_config_file(path, valid)).parse_args(argv)
+    assert (args.batch_size, args.amp, args.clusters1) == (8, "bf16", 16)
+    assert args.latent == 4  # the flag overrides the file
+
+
+def test_config_file_errors(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("no_such_option = 1\n")
+    with pytest.raises(ValueError, match="unknown option.*no_such_option"):
+        read_config_file(bad, {"batch_size"})
+    with pytest.raises(FileNotFoundError, match="no such config file"):
+        read_config_file(tmp_path / "missing.toml", set())
+    broken = tmp_path / "broken.toml"
+    broken.write_text("batch_size = = 3\n")
+    with pytest.raises(ValueError, match="cannot parse"):
+        read_config_file(broken, {"batch_size"})
