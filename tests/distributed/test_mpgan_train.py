@@ -1,4 +1,5 @@
-"""MPGAN under real Horovod launches: the two-optimizer recipe and a two-rank run."""
+"""MPGAN under real MPI launches (the GVAE tests use Gloo): the two-optimizer recipe under
+``horovodrun --mpi`` and a two-rank run under plain ``mpirun``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 def test_generator_phase_leaves_discriminator_alone(launch, tmp_path, gluon_file):
     proc = launch(
-        f"horovodrun -np 2 -H localhost:2 --gloo python tests/distributed/two_optimizers_probe.py "
+        f"horovodrun -np 2 -H localhost:2 --mpi python tests/distributed/two_optimizers_probe.py "
         f"{gluon_file} {tmp_path}",
         timeout=180,
     )
@@ -23,11 +24,12 @@ def test_generator_phase_leaves_discriminator_alone(launch, tmp_path, gluon_file
 def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file):
     out = tmp_path / "run"
     proc = launch(
-        f"horovodrun -np 2 -H localhost:2 --gloo python -m distributed.train mpgan "
+        f"mpirun -np 2 python -m distributed.train mpgan "
         f"--data {gluon_file} --eval-jets 40 --steps 2 --batch-size 4 --log-every 1 --out {out}",
         timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert json.loads((out / "config.json").read_text())["world"]["controller"] == "mpi"
     result = json.loads((out / "evaluation.json").read_text())
     assert result["steps"] == 2 and result["param_spread_between_ranks"] == 0.0
     for metric in ("w1m", "w1p", "w1efp", "fpd", "kpd", "cov", "mmd"):
