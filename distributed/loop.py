@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
+from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from distributed.runtime import RankInfo
@@ -424,7 +425,8 @@ def train(
 
 
 class RunLog:
-    """Rank 0's machine-readable records: ``metrics.csv`` and ``timing.jsonl``."""
+    """Rank 0's records: ``metrics.csv``, ``timing.jsonl`` and TensorBoard events
+    (``tensorboard --logdir RUN_DIR``: the averaged metrics and samples/s per step)."""
 
     def __init__(self, out: Path, append: bool = False) -> None:
         mode = "a" if append else "w"
@@ -433,6 +435,7 @@ class RunLog:
         self.writer: csv.DictWriter | None = None
         self.totals = defaultdict(float)  # seconds summed over this run's steps
         self.has_header = append and (out / "metrics.csv").stat().st_size > 0
+        self.tensorboard = SummaryWriter(out)
 
     def timing(
         self,
@@ -455,6 +458,7 @@ class RunLog:
         for key in ("step_time", "data_wait", "allreduce"):
             self.totals[key] += record[key]
         self.timing_file.write(json.dumps(record) + "\n")
+        self.tensorboard.add_scalar("timing/samples_per_s", record["samples_per_s"], step)
 
     def metrics(self, step: int, epoch: int, averaged: dict[str, float]) -> None:
         row = {"step": step, "epoch": epoch, **averaged}
@@ -463,6 +467,8 @@ class RunLog:
             if not self.has_header:
                 self.writer.writeheader()
         self.writer.writerow(row)
+        for name, value in averaged.items():
+            self.tensorboard.add_scalar(f"train/{name}", value, step)
         self.metrics_file.flush()
         self.timing_file.flush()
 
@@ -476,3 +482,4 @@ class RunLog:
             )
         self.metrics_file.close()
         self.timing_file.close()
+        self.tensorboard.close()

@@ -1,18 +1,23 @@
 """GVAE loss terms, each returned separately so training can log them.
 
-On real hits only (mask), with outputs y and targets x = (η/s, φ/s, log10 E, one-hot channel):
+On real hits only (mask), with outputs y and targets x = (η/s, φ/s, log10 E, one-hot channel),
+``⟨·⟩`` the mean over an event's real hits, then over the events of the batch:
 
-    position      = mean ‖y_ηφ − x_ηφ‖²
-    energy        = mean (y_E − x_E)²                          (log10 E)
-    energy_linear = mean ((10^y_E − 10^x_E) / E_ref)²          E_ref = 100 GeV
-    channel       = mean cross-entropy(y_channel scores, channel)
-    kl            = mean over clusters and latent dims of −½(1 + log σ² − μ² − σ²)
+    position      = ⟨‖y_ηφ − x_ηφ‖²⟩
+    energy        = ⟨(y_E − x_E)²⟩                              (log10 E)
+    energy_linear = ⟨((10^y_E − 10^x_E) / E_ref)²⟩              E_ref = 100 GeV
+    channel       = ⟨cross-entropy(y_channel scores, channel)⟩
+    kl            = mean over events, clusters and latent dims of −½(1 + log σ² − μ² − σ²)
     total = position + energy + w_lin·energy_linear + channel
             + β·kl + w_mincut·mincut + w_ortho·ortho
 
 The log-space term fits every hit's energy to a factor; alone, it regresses the few hardest hits
 (which carry most of an event's energy) to the mean. The linear term weights hits by energy, as
 the unnormalised EMD does.
+
+Every term is a mean over events, each event weighing the same whatever its hit count, so the
+loss of a batch is the mean of its events' losses: averaging the gradients of two half-batches
+(Horovod's allreduce over two ranks) gives exactly the gradient of the whole batch.
 """
 
 from __future__ import annotations
@@ -50,17 +55,24 @@ def gvae_losses(
         target: [B, N, 6] dense input features (padded rows ignored).
         enc: the encoding (mask, μ, log σ², pooling losses).
     """
-    y, x = output[enc.mask].float(), target[enc.mask].float()  # [n_real, 6]
-    losses = {
-        "position": (y[:, :2] - x[:, :2]).square().sum(-1).mean(),
-        "energy": (y[:, 2] - x[:, 2]).square().mean(),
-        "channel": F.cross_entropy(y[:, 3:], x[:, 3:].argmax(-1)),
-        "kl": -0.5 * (1 + enc.logvar - enc.mu.square() - enc.logvar.exp()).float().mean(),
-        "mincut": enc.mincut_loss.float(),
-        "ortho": enc.ortho_loss.float(),
+    y, x, mask = output.float(), target.float(), enc.mask  # [B, N, 6], [B, N, 6], [B, N]
+    e_out = torch.pow(10.0, y[..., 2].clamp(max=MAX_LOG10_ENERGY))
+    per_hit = {  # [B, N] each
+        "position": (y[..., :2] - x[..., :2]).square().sum(-1),
+        "energy": (y[..., 2] - x[..., 2]).square(),
+        "energy_linear": ((e_out - torch.pow(10.0, x[..., 2])) / ENERGY_REF).square(),
+        "channel": F.cross_entropy(
+            y[..., 3:].transpose(1, 2), x[..., 3:].argmax(-1), reduction="none"
+        ),
     }
-    e_out = torch.pow(10.0, y[:, 2].clamp(max=MAX_LOG10_ENERGY))
-    losses["energy_linear"] = ((e_out - torch.pow(10.0, x[:, 2])) / ENERGY_REF).square().mean()
+    hits = mask.sum(1).clamp(min=1)
+    losses = {
+        name: (torch.where(mask, value, 0.0).sum(1) / hits).mean()
+        for name, value in per_hit.items()
+    }
+    losses["kl"] = -0.5 * (1 + enc.logvar - enc.mu.square() - enc.logvar.exp()).float().mean()
+    losses["mincut"] = enc.mincut_loss.float()
+    losses["ortho"] = enc.ortho_loss.float()
     losses["reconstruction"] = (
         losses["position"]
         + losses["energy"]

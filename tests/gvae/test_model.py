@@ -69,6 +69,25 @@ def test_loss_terms(calorimeter_images):
     assert torch.isclose(losses["total"], expected)
 
 
+def test_batch_loss_is_the_mean_of_its_events_losses(calorimeter_images):
+    """Per-event normalisation: the loss (hence the gradient) of a batch is the mean of its
+    halves', which is what averaging gradients over two Horovod ranks relies on."""
+    model = GVAE().eval()  # z = μ: deterministic
+    cfg = HitGraphConfig()
+
+    def losses(hits):
+        batch = hit_batch(hits, cfg)
+        output, enc = model(batch)
+        target, _ = to_dense_batch(batch.x, batch.batch)
+        return gvae_losses(output, target, enc, LossWeights())
+
+    hits = events(calorimeter_images, 6)
+    whole, first, second = losses(hits), losses(hits[:3]), losses(hits[3:])
+    assert len({len(h) for h in hits}) > 1  # events of different hit counts
+    for name, value in whole.items():
+        assert torch.isclose(value, (first[name] + second[name]) / 2, rtol=1e-5), name
+
+
 def test_overfit_a_handful_of_events_beats_random_pairs(calorimeter_images):
     """Eight events, 1200 Adam steps (~15 s): reconstruction EMD far below random real pairs.
 
