@@ -8,8 +8,9 @@
     per step: lr = base · lr_factor(step) (scaling by ranks, warm-up) → autocast → task.step
               → per phase: freeze the other models → scale → backward → synchronize
               (allreduce) → unscale → clip → step (skip_synchronize) → scaler.update
-    rank 0: progress bar, metrics.csv, timing.jsonl; every epoch end: checkpoint (atomic,
-            all ranks' RNG states); at the end: evaluation and the model's report
+    rank 0: progress bar, metrics.csv, timing.jsonl, TensorBoard; every epoch end: checkpoint
+            (atomic, all ranks' RNG states); every --eval-every steps and at the end:
+            evaluation (evaluations.csv, best.pt by the task's selection metric), then the report
 
 Per-step timing lines (``timing.jsonl``, one JSON object per step, rank 0) hold ``step_time``
 (wall time of the whole step), ``data_wait`` (blocked on the loader), ``allreduce`` (inside
@@ -83,6 +84,13 @@ class TrainConfig:
     evaluate: bool = field(
         default=True, metadata={"help": "evaluate and write the model's report at the end"}
     )
+    eval_every: int = field(
+        default=0,
+        metadata={
+            "help": "also evaluate every this many steps, keeping the best model as best.pt "
+            "by the task's selection metric (MPGAN: W1M, GVAE: median EMD; 0 = at the end only)"
+        },
+    )
     max_nonfinite: int = field(
         default=10, metadata={"help": "stop after this many consecutive non-finite losses"}
     )
@@ -90,6 +98,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.steps < 0 or self.batch_size < 1 or self.log_every < 1:
             raise ValueError("need epochs >= 1, steps >= 0, batch_size >= 1, log_every >= 1")
+        if self.eval_every < 0:
+            raise ValueError(f"--eval-every must be >= 0, got {self.eval_every}")
         if self.warmup_steps < 0:
             raise ValueError(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
 
@@ -345,6 +355,7 @@ def train(
     )
 
     run_log = RunLog(out, append=resume) if info.is_root else None
+    best = BestModel(task, out, run_log, resume) if info.is_root and cfg.evaluate else None
     sums: dict[str, float] = defaultdict(float)
     count = 0
     bar = tqdm(total=total, initial=step, unit="step", disable=not info.is_root, dynamic_ncols=True)
@@ -401,6 +412,11 @@ def train(
                     shown = ("total", "loss_d", "loss_g")
                     bar.set_postfix({k: f"{v:.3g}" for k, v in averaged.items() if k in shown})
             bar.update(1)
+            if cfg.eval_every and step % cfg.eval_every == 0 and step < total:
+                state = {"epoch": epoch, "step": step, "config": config_record}
+                save_checkpoint(out / "checkpoint.pt", task, optimizers, updater, state)
+                if best:  # rank 0 evaluates; the others wait for it in the next allreduce
+                    best.evaluate(step, epoch)
         epoch += 1
         state = {"epoch": step // steps_per_epoch, "step": step, "config": config_record}
         save_checkpoint(out / "checkpoint.pt", task, optimizers, updater, state)
@@ -409,19 +425,55 @@ def train(
 
     results: dict[str, float] = {}
     if info.is_root:
-        run_log.close()
-        for model in task.models.values():
-            model.eval()
         results = {"steps": step, "param_spread_between_ranks": spread}
-        if cfg.evaluate:
-            results.update(task.evaluate())
+        if best:
+            results.update(best.evaluate(step, step // steps_per_epoch))
+        run_log.close()
         log.info(
             "evaluation: %s",
             ", ".join(f"{k} {v:.4g}" for k, v in results.items() if math.isfinite(v)),
         )
         if cfg.evaluate:
+            for model in task.models.values():
+                model.eval()
             task.report(out)
     return results
+
+
+class BestModel:
+    """Rank 0: evaluates the task, appends ``evaluations.csv``, keeps ``best.pt``.
+
+    ``best.pt`` is a copy of the checkpoint written just before the evaluation with the lowest
+    ``task.selection_metric`` (the same format as ``checkpoint.pt``, plus ``selection``: metric,
+    value, step), so everything that reads a checkpoint reads it too.
+    """
+
+    def __init__(self, task: Task, out: Path, run_log: RunLog, resume: bool) -> None:
+        self.task, self.out, self.run_log = task, out, run_log
+        self.metric = task.selection_metric
+        self.best = math.inf
+        if resume and (out / "best.pt").is_file():
+            saved = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
+            self.best = saved["selection"]["value"]
+
+    def evaluate(self, step: int, epoch: int) -> dict[str, float]:
+        """Evaluate the models as they are now (``checkpoint.pt`` must hold them)."""
+        for model in self.task.models.values():
+            model.eval()
+        metrics = self.task.evaluate()
+        for model in self.task.models.values():
+            model.train()
+        self.run_log.evaluation(step, epoch, metrics)
+        value = metrics[self.metric]
+        if value < self.best:
+            self.best = value
+            state = torch.load(self.out / "checkpoint.pt", map_location="cpu", weights_only=False)
+            state["selection"] = {"metric": self.metric, "value": value, "step": step}
+            tmp = self.out / "best.pt.tmp"
+            torch.save(state, tmp)
+            tmp.replace(self.out / "best.pt")
+            log.info("step %d: %s %.4g, the best so far -> best.pt", step, self.metric, value)
+        return metrics
 
 
 class RunLog:
@@ -435,6 +487,9 @@ class RunLog:
         self.writer: csv.DictWriter | None = None
         self.totals = defaultdict(float)  # seconds summed over this run's steps
         self.has_header = append and (out / "metrics.csv").stat().st_size > 0
+        self.evaluations = out / "evaluations.csv"
+        if not append:
+            self.evaluations.unlink(missing_ok=True)
         self.tensorboard = SummaryWriter(out)
 
     def timing(
@@ -471,6 +526,17 @@ class RunLog:
             self.tensorboard.add_scalar(f"train/{name}", value, step)
         self.metrics_file.flush()
         self.timing_file.flush()
+
+    def evaluation(self, step: int, epoch: int, metrics: dict[str, float]) -> None:
+        new = not self.evaluations.is_file()
+        with self.evaluations.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["step", "epoch", *metrics])
+            if new:
+                writer.writeheader()
+            writer.writerow({"step": step, "epoch": epoch, **metrics})
+        for name, value in metrics.items():
+            if math.isfinite(value):
+                self.tensorboard.add_scalar(f"eval/{name}", value, step)
 
     def close(self) -> None:
         t = self.totals

@@ -35,6 +35,7 @@ class Task(Protocol):
     models: dict[str, torch.nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]  # keyed by the model each one trains
     train_set: Dataset
+    selection_metric: str  # the evaluate() key, lower is better, that picks best.pt
 
     def collate(self, items: list[Any]) -> Any:
         """Turn dataset items into a CPU batch (runs in loader workers; the loop moves it)."""

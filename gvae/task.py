@@ -37,6 +37,8 @@ class GVAEData:
 class GVAETask:
     """Models ``{"gvae"}``, one Adam optimizer, hit-graph dataset built on the fly."""
 
+    selection_metric = "emd_median_gvae"
+
     def __init__(
         self,
         data: GVAEData,

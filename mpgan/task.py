@@ -50,6 +50,8 @@ class MPGANData:
 class MPGANTask:
     """Models ``{"generator", "discriminator"}`` with one RMSprop each (lr_D = 3 lr_G)."""
 
+    selection_metric = "w1m"
+
     def __init__(self, data: MPGANData, model: MPGANConfig, device: str = "cpu") -> None:
         if data.data == DEFAULT_DATA and not DEFAULT_DATA.is_file():
             raise FileNotFoundError(f"{DEFAULT_DATA}: no such file; `make data` generates it")

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
+
+import torch
 
 
 def test_generator_phase_leaves_discriminator_alone(launch, tmp_path, gluon_file):
@@ -25,15 +28,24 @@ def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file):
     out = tmp_path / "run"
     proc = launch(
         f"mpirun -np 2 python -m distributed.train mpgan "
-        f"--data {gluon_file} --eval-jets 40 --steps 2 --batch-size 4 --log-every 1 --out {out}",
+        f"--data {gluon_file} --eval-jets 40 --steps 3 --batch-size 4 --log-every 1 "
+        f"--eval-every 1 --out {out}",
         timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert json.loads((out / "config.json").read_text())["world"]["controller"] == "mpi"
     result = json.loads((out / "evaluation.json").read_text())
-    assert result["steps"] == 2 and result["param_spread_between_ranks"] == 0.0
+    assert result["steps"] == 3 and result["param_spread_between_ranks"] == 0.0
     for metric in ("w1m", "w1p", "w1efp", "fpd", "kpd", "cov", "mmd"):
         assert metric in result and f"real_{metric}" in result
     metrics = (out / "metrics.csv").read_text().splitlines()
-    assert metrics[0].split(",") == ["step", "epoch", "loss_d", "loss_g"] and len(metrics) == 3
+    assert metrics[0].split(",") == ["step", "epoch", "loss_d", "loss_g"] and len(metrics) == 4
+    # Evaluated after steps 1, 2 and at the end; best.pt holds the lowest W1M's models.
+    evaluations = list(csv.DictReader((out / "evaluations.csv").open()))
+    assert [int(e["step"]) for e in evaluations] == [1, 2, 3]
+    best = torch.load(out / "best.pt", weights_only=False)
+    w1m = [float(e["w1m"]) for e in evaluations]
+    assert best["selection"]["value"] == min(w1m)
+    assert best["selection"]["step"] == 1 + w1m.index(min(w1m)) == best["step"]
+    assert set(best["models"]) == {"generator", "discriminator"}
     assert (out / "distributions.png").stat().st_size > 0 and (out / "checkpoint.pt").exists()
