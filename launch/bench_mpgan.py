@@ -8,18 +8,22 @@ W[h_i ‖ h_j] is computed as W_a·h_i + W_b·h_j broadcast over pairs instead o
 [B, N, N, 2F] pair tensor. A training step is one discriminator and one generator update
 (RMSprop, least-squares loss) on random real-like jets. The table ends with the ratio of the
 factorised to the published throughput, measured in the same process, and the largest output
-difference between the two.
+difference between the two, and the allocator settings in effect (``launch/env.sh`` keeps
+large blocks in the heap: the default glibc settings map and page-fault every 100+ MB edge
+tensor afresh, which costs about half the training throughput here).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
 import pandas as pd
 import torch
 
+from launch.environment import MALLOC
 from mpgan.model import MPDiscriminator, MPGANConfig, MPGenerator
 
 
@@ -123,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(wide.to_string(float_format=lambda v: f"{v:.3g}"))
     print(f"largest |published − factorised| output difference: {diff:.2e}")
+    malloc = {k: os.environ.get(k, "glibc default") for k in MALLOC}
+    print("allocator (launch/env.sh): " + ", ".join(f"{k}={v}" for k, v in malloc.items()))
     return 0
 
 

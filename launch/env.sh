@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Environment for the project's virtual environment: `source launch/env.sh` in a shell.
 # Puts .venv/bin (python, horovodrun, mpirun) first on PATH and sets what Open MPI needs.
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

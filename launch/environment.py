@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
+# glibc malloc settings exported by launch/env.sh (large blocks stay in the heap).
+MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+
 
 def horovod_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """Return a copy of ``base`` (default ``os.environ``) ready for horovodrun / mpirun."""

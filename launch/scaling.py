@@ -36,13 +36,12 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from launch.environment import horovod_env
+from launch.environment import MALLOC, horovod_env
 from launch.timing import read_timing
 
 log = logging.getLogger("launch.scaling")
 
 # Environment variables a launcher must carry to other nodes (mpirun -x); horovodrun copies all.
-MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")  # set by launch/env.sh
 FORWARDED = ("PATH", "LD_LIBRARY_PATH", "OPAL_PREFIX", *MALLOC)
 
 

@@ -100,7 +100,8 @@ else
 
   export HOROVOD_WITH_PYTORCH=1 HOROVOD_WITHOUT_TENSORFLOW=1 HOROVOD_WITHOUT_MXNET=1
   export HOROVOD_WITH_GLOO=1 HOROVOD_WITH_MPI=1
-  export MAKEFLAGS="-j$(nproc)"
+  MAKEFLAGS="-j$(nproc)"
+  export MAKEFLAGS
   # On a CUDA machine, build the NCCL GPU operations against the NCCL that torch's wheel brings.
   if "$VENV/bin/python" -c 'import sys, torch; sys.exit(torch.version.cuda is None)'; then
     NCCL_HOME="$("$VENV/bin/python" -c 'import nvidia.nccl as m; print(list(m.__path__)[0])')"
@@ -117,9 +118,32 @@ fi
 
 # --- 4. the project and its libraries ------------------------------------------------------
 log "installing the project (editable) and its libraries"
-"${PIP[@]}" -e "$ROOT[dev]"
+"${PIP[@]}" -e "${ROOT}[dev]"
 
-# --- 5. the check that proves the build ------------------------------------------------------
+# --- 5. FPND resources ---------------------------------------------------------------------
+# The pretrained ParticleNet and the real JetNet activation statistics ship inside the jetnet
+# 0.2.5 wheel; read them out of it (installing jetnet would drag coffea and need the network).
+FPND_DIR="$VENV/share/jetnet-fpnd/30_particles"
+if [[ ! -f "$FPND_DIR/pnet_state_dict.pt" ]]; then
+  log "extracting the FPND resources from the jetnet==0.2.5 wheel into $FPND_DIR"
+  WHEEL_DIR="$(mktemp -d)"
+  "$VENV/bin/python" -m pip download --disable-pip-version-check --no-deps -q jetnet==0.2.5 \
+    -d "$WHEEL_DIR"
+  "$VENV/bin/python" - "$WHEEL_DIR"/jetnet-0.2.5-*.whl "$FPND_DIR" <<'PY'
+import sys, zipfile
+from pathlib import Path
+wheel, out = zipfile.ZipFile(sys.argv[1]), Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+prefix = "jetnet/evaluation/fpnd_resources/jetnet/30_particles/"
+for name in wheel.namelist():
+    if name.startswith(prefix) and not name.endswith(".py"):
+        (out / name[len(prefix):]).write_bytes(wheel.read(name))
+assert {"pnet_state_dict.pt", "g_mu.txt", "t_sigma.txt"} <= {p.name for p in out.iterdir()}
+PY
+  rm -rf "$WHEEL_DIR"
+fi
+
+# --- 6. the check that proves the build ------------------------------------------------------
 # A Horovod whose torch extension failed to build only warns on import; --check-build tells.
 log "horovodrun --check-build:"
 horovodrun --check-build

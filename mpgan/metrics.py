@@ -78,12 +78,19 @@ def w1(real: np.ndarray, gen: np.ndarray, batches: int = 5, seed: int = 0) -> tu
     return float(np.mean(values)), float(np.std(values))
 
 
-def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
-    """‖μx − μy‖² + Tr(Σx + Σy − 2 (Σx Σy)^½) of two samples [N, d]."""
-    mu_x, mu_y = x.mean(0), y.mean(0)
-    cov_x, cov_y = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+def gaussian_frechet_distance(
+    mu_x: np.ndarray, cov_x: np.ndarray, mu_y: np.ndarray, cov_y: np.ndarray
+) -> float:
+    """‖μx − μy‖² + Tr(Σx + Σy − 2 (Σx Σy)^½) of two Gaussians (means [d], covariances [d, d])."""
     root = sqrtm(cov_x @ cov_y)
     return float(np.sum((mu_x - mu_y) ** 2) + np.trace(cov_x + cov_y - 2 * np.real(root)))
+
+
+def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
+    """Fréchet distance between the Gaussians fitted to two samples [N, d]."""
+    return gaussian_frechet_distance(
+        x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False)
+    )
 
 
 def fpd(real: np.ndarray, gen: np.ndarray, points: int = 5, seed: int = 0) -> float:

@@ -4,7 +4,7 @@ Per batch of real jets: one discriminator update, D loss = (D(real) − 1)² + D
 generator update, G loss = (D(fake) − 1)², with G fed the real jets' multiplicities. The loop
 freezes the model that is not being updated in each phase, so the generator's loss never
 reaches the discriminator's optimizer. The last ``eval_jets`` jets of the file are held out for
-the metrics (:mod:`mpgan.metrics`) and the end-of-run report.
+the metrics (:mod:`mpgan.metrics`, FPND from :mod:`mpgan.fpnd`) and the end-of-run report.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 from distributed.task import Phase
 from events.jetnet import read_jetnet
 from mpgan.data import JetDataset, denormalise
+from mpgan.fpnd import fpnd
 from mpgan.metrics import evaluate_jets, jet_mass
 from mpgan.model import N_PARTICLES, MPDiscriminator, MPGANConfig, MPGenerator
 
@@ -72,6 +73,7 @@ class MPGANTask:
             "generator": generator.to(self.device),
             "discriminator": discriminator.to(self.device),
         }
+        self.jet_type = data.jet_type
         lr_g = data.lr_generator or LR_GENERATOR[data.jet_type]
         self.optimizers = {
             "generator": torch.optim.RMSprop(generator.parameters(), lr=lr_g),
@@ -103,9 +105,13 @@ class MPGANTask:
         return denormalise(torch.cat(parts).float().cpu().numpy())
 
     def evaluate(self) -> dict[str, float]:
-        """Jet metrics of ``eval_jets // 2`` generated jets and the real-vs-real baseline."""
+        """Jet metrics of ``eval_jets // 2`` generated jets and the real-vs-real baseline, and
+        the FPND of the generated and of held-out real jets to the real JetNet class."""
         self.generated = self.generate(len(self.eval_real) // 2)
-        return evaluate_jets(self.eval_real, self.generated)
+        metrics = evaluate_jets(self.eval_real, self.generated)
+        metrics["fpnd"] = fpnd(self.generated, self.jet_type)
+        metrics["real_fpnd"] = fpnd(self.eval_real[len(self.eval_real) // 2 :], self.jet_type)
+        return metrics
 
     def report(self, out: Path) -> None:
         """Real vs generated distributions (particle features, jet mass) as PNG."""

@@ -36,7 +36,7 @@ def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file):
     assert json.loads((out / "config.json").read_text())["world"]["controller"] == "mpi"
     result = json.loads((out / "evaluation.json").read_text())
     assert result["steps"] == 3 and result["param_spread_between_ranks"] == 0.0
-    for metric in ("w1m", "w1p", "w1efp", "fpd", "kpd", "cov", "mmd"):
+    for metric in ("w1m", "w1p", "w1efp", "fpd", "kpd", "cov", "mmd", "fpnd"):
         assert metric in result and f"real_{metric}" in result
     metrics = (out / "metrics.csv").read_text().splitlines()
     assert metrics[0].split(",") == ["step", "epoch", "loss_d", "loss_g"] and len(metrics) == 4

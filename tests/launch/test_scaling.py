@@ -109,7 +109,7 @@ def test_ring_allreduce_model_on_known_inputs():
 
 
 def test_slurm_scripts_are_shellcheck_clean_and_print_their_commands(launch):
-    scripts = ["launch/slurm/train.sbatch", "launch/slurm/weak_scaling.sh"]
+    scripts = ["launch/slurm/train.sbatch", "launch/slurm/weak_scaling.sh", "launch/setup.sh"]
     assert launch(["shellcheck", "-x", *scripts]).returncode == 0
     proc = launch("bash launch/slurm/weak_scaling.sh --dry-run mpgan 3 --steps 50")
     assert proc.returncode == 0, proc.stderr
