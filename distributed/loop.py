@@ -34,6 +34,7 @@ from typing import Any
 
 import horovod.torch as hvd
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
@@ -528,12 +529,10 @@ class RunLog:
         self.timing_file.flush()
 
     def evaluation(self, step: int, epoch: int, metrics: dict[str, float]) -> None:
-        new = not self.evaluations.is_file()
-        with self.evaluations.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=["step", "epoch", *metrics])
-            if new:
-                writer.writeheader()
-            writer.writerow({"step": step, "epoch": epoch, **metrics})
+        row = pd.DataFrame([{"step": step, "epoch": epoch, **metrics}])
+        if self.evaluations.is_file():  # a resumed run may add metrics: keep every column
+            row = pd.concat([pd.read_csv(self.evaluations), row], ignore_index=True)
+        row.to_csv(self.evaluations, index=False)
         for name, value in metrics.items():
             if math.isfinite(value):
                 self.tensorboard.add_scalar(f"eval/{name}", value, step)

@@ -37,11 +37,16 @@ def jet_mass(jets: np.ndarray) -> np.ndarray:
 
 
 def _ptyphim(jets: np.ndarray) -> list[np.ndarray]:
-    """Per-jet (pT, η, φ, m = 0) arrays of the real particles, as energyflow expects."""
+    """Per-jet (pT, η, φ, m = 0) arrays of the real particles, as energyflow expects.
+
+    A generator can emit a negative pT (tanh output); it is clipped to 0, as the EMD is undefined
+    for negative weights (energyflow raises).
+    """
     out = []
     for jet in jets:
         real = jet[jet[:, 3] > 0]
-        out.append(np.stack([real[:, 2], real[:, 0], real[:, 1], np.zeros(len(real))], 1))
+        pt = np.clip(real[:, 2], 0.0, None)
+        out.append(np.stack([pt, real[:, 0], real[:, 1], np.zeros(len(real))], 1))
     return out
 
 

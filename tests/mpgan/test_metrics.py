@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mpgan.data import denormalise, normalise
-from mpgan.metrics import efps, fpd, frechet_distance, jet_mass, kpd, w1
+from mpgan.metrics import coverage_mmd, efps, fpd, frechet_distance, jet_mass, kpd, w1
 
 
 def test_jet_mass_of_two_particles():
@@ -44,3 +44,16 @@ def test_normalisation_round_trip_and_efps():
     assert np.allclose(x[:, 10:, 3], -0.5) and np.allclose(x[:, :10, 3], 0.5)
     assert np.allclose(denormalise(x), jets, atol=1e-6)
     assert efps(jets, "w1efp").shape == (3, 5) and efps(jets, "fpd").shape == (3, 36)
+
+
+def test_coverage_and_mmd_survive_negative_generated_pt():
+    """A generator's tanh can give pT < 0; the EMD metrics clip it instead of failing."""
+    rng = np.random.default_rng(0)
+    real = np.zeros((20, 30, 4), dtype=np.float32)
+    real[:, :10, :2] = rng.normal(0, 0.05, (20, 10, 2))
+    real[:, :10, 2] = rng.uniform(0.01, 0.2, (20, 10))
+    real[:, :10, 3] = 1.0
+    gen = real.copy()
+    gen[:, 0, 2] = -0.05
+    cov, mmd = coverage_mmd(real, gen, size=10, batches=2)
+    assert 0 < cov <= 1 and np.isfinite(mmd)
