@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from events.pythia import CHARGE, ENERGY, ETA, PHI, PID, PT, Jet
+from events.jet import CHARGE, ENERGY, ETA, PHI, PID, PT, Jet
 
 # Particles that shower electromagnetically, and the long-lived neutral hadrons that Delphes'
 # CMS card splits 30/70 between ECAL and HCAL (K0S, Lambda).
@@ -86,7 +86,7 @@ def jet_images(jet: Jet, cfg: DetectorConfig, rng: np.random.Generator) -> np.nd
     """The three detector images of one jet.
 
     Args:
-        jet: a :class:`~events.pythia.Jet` (constituents with PDG id and charge).
+        jet: a :class:`~events.jet.Jet` (constituents with PDG id and charge).
         cfg: detector parameters.
         rng: random generator for efficiencies and smearing.
 

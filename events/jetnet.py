@@ -20,7 +20,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from events.pythia import ETA, PHI, PT, Jet
+from events.jet import ETA, PHI, PT, Jet
 
 N_PARTICLES = 30
 PARTICLE_FEATURES = ("etarel", "phirel", "ptrel", "mask")

@@ -14,6 +14,8 @@ import fastjet
 import numpy as np
 import pythia8mc
 
+from events.jet import Jet
+
 # Pythia processes per JetNet class (Kansal et al. 2021, app. A / the JetNet generation recipe).
 PROCESSES = {
     "g": ["HardQCD:gg2gg = on", "HardQCD:qqbar2gg = on"],
@@ -22,8 +24,6 @@ PROCESSES = {
     "t": ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "24:onMode = off", "24:onIfAny = 1 2 3 4 5"],
 }
 NEUTRINOS = (12, 14, 16)
-# Columns of Jet.constituents.
-PT, ETA, PHI, ENERGY, PID, CHARGE = range(6)
 
 
 @dataclass
@@ -37,6 +37,16 @@ class JetSourceConfig:
     radius: float = field(default=0.8, metadata={"help": "anti-kT jet radius R"})
     jet_pt_min: float = field(default=800.0, metadata={"help": "leading-jet pT window, low [GeV]"})
     jet_pt_max: float = field(default=1600.0, metadata={"help": "leading-jet pT window, high"})
+    # JetNet: Pythia 8.212 with the Monash 2013 tune and its underlying event (Kansal et al.
+    # 2021, app. A); switchable to measure how much the UE moves the FPND.
+    underlying_event: bool = field(
+        default=True, metadata={"help": "multiparton interactions (PartonLevel:MPI)"}
+    )
+    # Monash 2013's final-state-shower coupling, TimeShower:alphaSvalue (Skands, Carrazza, Rojo
+    # 2014, table 3); a knob of the scan in events.fpnd_scan, not of the JetNet recipe.
+    fsr_alpha_s: float = field(
+        default=0.1365, metadata={"help": "final-state shower alpha_s(mZ) (Monash: 0.1365)"}
+    )
 
     def __post_init__(self) -> None:
         if self.jet_type not in PROCESSES:
@@ -45,22 +55,6 @@ class JetSourceConfig:
             raise ValueError(
                 f"need 0 < pthat_min < pthat_max, got {self.pthat_min}, {self.pthat_max}"
             )
-
-
-@dataclass
-class Jet:
-    """One jet: its four-momentum and its constituents.
-
-    Attributes:
-        pt, eta, phi, mass: the jet (GeV, rad).
-        constituents: [M, 6] float64 with columns (pT, η, φ, E, PDG id, charge), pT-descending.
-    """
-
-    pt: float
-    eta: float
-    phi: float
-    mass: float
-    constituents: np.ndarray
 
 
 def make_pythia(cfg: JetSourceConfig, seed: int) -> pythia8mc.Pythia:
@@ -74,6 +68,8 @@ def make_pythia(cfg: JetSourceConfig, seed: int) -> pythia8mc.Pythia:
         *PROCESSES[cfg.jet_type],
         f"PhaseSpace:pTHatMin = {cfg.pthat_min}",
         f"PhaseSpace:pTHatMax = {cfg.pthat_max}",
+        f"PartonLevel:MPI = {'on' if cfg.underlying_event else 'off'}",
+        f"TimeShower:alphaSvalue = {cfg.fsr_alpha_s}",
         "Random:setSeed = on",
         f"Random:seed = {seed}",
         "Print:quiet = on",

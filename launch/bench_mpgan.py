@@ -2,6 +2,7 @@
 
     python -m launch.bench_mpgan                      # train at 256, generate at 256 and 4096
     python -m launch.bench_mpgan --train-batches 256 4096 --steps 3 --threads 2
+    python -m launch.bench_mpgan --device cuda --steps 20 --repeats 20     # on a GPU
 
 Both variants hold the same weights (the factorised model loads the published one's state dict):
 W[h_i ‖ h_j] is computed as W_a·h_i + W_b·h_j broadcast over pairs instead of building the
@@ -27,22 +28,30 @@ from launch.environment import MALLOC
 from mpgan.model import MPDiscriminator, MPGANConfig, MPGenerator
 
 
-def models(pairwise: str, state: tuple[dict, dict] | None = None):
+def models(pairwise: str, device: torch.device, state: tuple[dict, dict] | None = None):
     cfg = MPGANConfig(pairwise=pairwise, dropout=0.0)
     generator, discriminator = MPGenerator(cfg), MPDiscriminator(cfg)
     if state:
         generator.load_state_dict(state[0])
         discriminator.load_state_dict(state[1])
-    return generator, discriminator
+    return generator.to(device), discriminator.to(device)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work so wall-clock timers measure it (no-op on CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def train_jets_per_s(generator, discriminator, batch: int, steps: int) -> float:
+    device = next(generator.parameters()).device
     opt_g = torch.optim.RMSprop(generator.parameters(), lr=1e-5)
     opt_d = torch.optim.RMSprop(discriminator.parameters(), lr=3e-5)
-    n = torch.randint(1, 31, (batch,))
+    n = torch.randint(1, 31, (batch,), device=device)
     real = generator.sample(n).detach()  # stands in for real jets: same shapes and masks
     elapsed = 0.0
     for step in range(steps + 1):  # the first step is warm-up
+        synchronize(device)
         start = time.perf_counter()
         opt_d.zero_grad()
         fake = generator.sample(n).detach()
@@ -53,6 +62,7 @@ def train_jets_per_s(generator, discriminator, batch: int, steps: int) -> float:
         loss_g = (discriminator(generator.sample(n)) - 1).square().mean()
         loss_g.backward()
         opt_g.step()
+        synchronize(device)
         if step:
             elapsed += time.perf_counter() - start
     return batch * steps / elapsed
@@ -60,11 +70,14 @@ def train_jets_per_s(generator, discriminator, batch: int, steps: int) -> float:
 
 @torch.no_grad()
 def generation_us_per_jet(generator, batch: int, repeats: int) -> float:
-    n = torch.randint(1, 31, (batch,))
+    device = next(generator.parameters()).device
+    n = torch.randint(1, 31, (batch,), device=device)
     generator.sample(n)  # warm-up
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(repeats):
         generator.sample(n)
+    synchronize(device)
     return 1e6 * (time.perf_counter() - start) / (batch * repeats)
 
 
@@ -79,13 +92,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3, help="timed training steps")
     parser.add_argument("--repeats", type=int, default=2, help="timed generation passes")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device visible to torch")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    published = models("concat")
-    factorised = models("factorised", (published[0].state_dict(), published[1].state_dict()))
+    published = models("concat", device)
+    factorised = models(
+        "factorised", device, (published[0].state_dict(), published[1].state_dict())
+    )
 
-    z, n = published[0].noise(64), torch.randint(1, 31, (64,))
+    z, n = published[0].noise(64, device), torch.randint(1, 31, (64,), device=device)
     with torch.no_grad():
         jets = published[0](z, n)
         diff = max(
@@ -120,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.DataFrame(rows)
     wide = table.pivot_table(index=["what", "batch"], columns="variant", values="jets/s")
     wide["factorised/published"] = wide["factorised"] / wide["published"]
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(
-        f"MPGAN, {args.threads} thread(s), {args.steps} training steps / {args.repeats} "
+        f"MPGAN on {where}, {args.threads} thread(s), {args.steps} training steps / {args.repeats} "
         "generation passes after one warm-up each"
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))

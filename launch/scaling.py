@@ -42,7 +42,7 @@ from launch.timing import read_timing
 log = logging.getLogger("launch.scaling")
 
 # Environment variables a launcher must carry to other nodes (mpirun -x); horovodrun copies all.
-FORWARDED = ("PATH", "LD_LIBRARY_PATH", "OPAL_PREFIX", *MALLOC)
+FORWARDED = ("PATH", "LD_LIBRARY_PATH", "OPAL_PREFIX", "OMPI_MCA_mpi_yield_when_idle", *MALLOC)
 
 
 def scaling_table(times: pd.DataFrame, mode: str) -> pd.DataFrame:
@@ -167,7 +167,7 @@ def environment(args: argparse.Namespace, commands: list[str], parameters: int) 
             "horovod": horovod.__version__,
             "mpi": mpi.stdout.splitlines()[0] if mpi.stdout else "unknown",
         },
-        "malloc": {k: os.environ.get(k) for k in MALLOC},
+        "tuning": {k: os.environ.get(k) for k in (*MALLOC, "OMPI_MCA_mpi_yield_when_idle")},
         "sweep": shlex.join([sys.executable, "-m", "launch.scaling", *sys.argv[1:]]),
         "runs": commands,
     }

@@ -94,7 +94,12 @@ else
   grep -q 'set(CMAKE_CXX_STANDARD 17)' "$SRC/horovod/torch/CMakeLists.txt" \
     || die "C++17 patch did not apply to horovod/torch/CMakeLists.txt"
 
-  # Fix 2: CMake 4 refuses the bundled gloo's cmake_minimum_required(VERSION 2.8.12) (< 3.5);
+  # Fix 2: GCC 13 no longer pulls <string>/<stdexcept> in transitively; two Horovod headers
+  # relied on it (seen building on an H100 machine with GCC 13.3). Harmless with older compilers.
+  sed -i '1i #include <stdexcept>\n#include <string>' \
+    "$SRC/horovod/common/common.h" "$SRC/horovod/common/group_table.h"
+
+  # Fix 3: CMake 4 refuses the bundled gloo's cmake_minimum_required(VERSION 2.8.12) (< 3.5);
   # this policy floor lets it configure. Harmless with CMake 3.
   export CMAKE_POLICY_VERSION_MINIMUM=3.5
 
@@ -106,7 +111,11 @@ else
   if "$VENV/bin/python" -c 'import sys, torch; sys.exit(torch.version.cuda is None)'; then
     NCCL_HOME="$("$VENV/bin/python" -c 'import nvidia.nccl as m; print(list(m.__path__)[0])')"
     [[ -e "$NCCL_HOME/lib/libnccl.so" ]] || ln -s libnccl.so.2 "$NCCL_HOME/lib/libnccl.so"
-    export HOROVOD_GPU_OPERATIONS=NCCL HOROVOD_NCCL_HOME="$NCCL_HOME"
+    # Compile the CUDA kernels for the architectures this torch build supports (Horovod's own
+    # default list includes ones CUDA 13 has dropped); override with HOROVOD_BUILD_CUDA_CC_LIST.
+    HOROVOD_BUILD_CUDA_CC_LIST="${HOROVOD_BUILD_CUDA_CC_LIST:-$("$VENV/bin/python" -c \
+      'import torch; print(",".join(a[3:] for a in torch.cuda.get_arch_list() if a.startswith("sm_")))')}"
+    export HOROVOD_GPU_OPERATIONS=NCCL HOROVOD_NCCL_HOME="$NCCL_HOME" HOROVOD_BUILD_CUDA_CC_LIST
     log "CUDA torch found: building NCCL GPU operations (NCCL from $NCCL_HOME)"
   fi
   # --no-build-isolation: Horovod finds torch by importing it, so it must see the installed one.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from events.detector import ECAL, HCAL, TRACKS, DetectorConfig, jet_images
-from events.pythia import Jet
+from events.jet import Jet
 
 
 def single(pid: int, charge: float, energy: float, deta: float = 0.0, dphi: float = 0.0) -> Jet:

@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
+from events.jet import Jet
 from events.jetnet import (
     jet_arrays,
     read_jetnet,
@@ -13,7 +14,6 @@ from events.jetnet import (
     wrap_phi,
     write_jetnet,
 )
-from events.pythia import Jet
 
 
 def make_jet(n_constituents: int, phi_jet: float = 3.1) -> Jet:

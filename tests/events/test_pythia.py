@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from events.pythia import CHARGE, PID, PT, JetSourceConfig, generate_jets
+from events.jet import CHARGE, PID, PT
+from events.pythia import JetSourceConfig, generate_jets
 
 
 @pytest.fixture(scope="module")
