@@ -5,7 +5,7 @@
     (--resume: load the checkpoint on every rank) broadcast parameters and optimizer state
     shard the data: DistributedSampler (same global order for a seed, whatever the world size)
     DataLoader workers build and collate graphs while the step runs (on-the-fly batching)
-    per step: lr = base · lr_factor(step) (scaling by ranks, warm-up) → autocast → task.step
+    per step: lr = base · lr_factor(step) (scaling by ranks, warm-up, decay) → autocast → task.step
               → per phase: freeze the other models → scale → backward → synchronize
               (allreduce) → unscale → clip → step (skip_synchronize) → scaler.update
     rank 0: progress bar, metrics.csv, timing.jsonl, TensorBoard; every epoch end: checkpoint
@@ -77,6 +77,14 @@ class TrainConfig:
             "--scale-lr, from 0 to lr otherwise"
         },
     )
+    lr_decay: str = field(
+        default="constant",
+        metadata={
+            "help": "after the warm-up: keep the lr, or decay it along a half cosine to 0 at "
+            "the end of the run",
+            "choices": ["constant", "cosine"],
+        },
+    )
     compression: str = field(
         default="none",
         metadata={"help": "gradient compression for the allreduce", "choices": ["none", "fp16"]},
@@ -114,16 +122,26 @@ def amp_dtype(amp: str, device: str) -> torch.dtype | None:
     return AMP_DTYPES.get(amp)
 
 
-def lr_factor(step: int, ranks: int, scale_lr: bool, warmup_steps: int) -> float:
+def lr_factor(
+    step: int,
+    ranks: int,
+    scale_lr: bool,
+    warmup_steps: int,
+    decay: str = "constant",
+    total_steps: int = 0,
+) -> float:
     """Learning-rate multiplier at ``step`` (0-based): ``ranks`` with ``scale_lr`` (the linear
     scaling rule of Goyal et al.), reached linearly over ``warmup_steps`` — from 1 with scaling,
-    from 0 without."""
+    from 0 without — then constant, or with ``decay="cosine"`` multiplied by
+    ½(1 + cos(π·t)), t running from 0 after the warm-up to 1 at ``total_steps``."""
     target = float(ranks) if scale_lr else 1.0
-    if warmup_steps == 0 or step >= warmup_steps:
+    if step < warmup_steps:
+        start = 1.0 if scale_lr else 0.0
+        return start + (target - start) * (step + 1) / warmup_steps
+    if decay == "constant" or total_steps <= warmup_steps:
         return target
-    progress = (step + 1) / warmup_steps
-    start = 1.0 if scale_lr else 0.0
-    return start + (target - start) * progress
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return target * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def move(batch: Any, device: torch.device) -> Any:
@@ -375,7 +393,7 @@ def train(
                 break
             batch = move(batch, device)
             data_wait = time.perf_counter() - start
-            factor = lr_factor(step, info.size, cfg.scale_lr, cfg.warmup_steps)
+            factor = lr_factor(step, info.size, cfg.scale_lr, cfg.warmup_steps, cfg.lr_decay, total)
             for name, optimizer in optimizers.items():
                 for group, base in zip(optimizer.param_groups, base_lrs[name], strict=True):
                     group["lr"] = base * factor

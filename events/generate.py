@@ -28,6 +28,10 @@ from events.pythia import JetSourceConfig, generate_jets
 
 log = logging.getLogger("events.generate")
 
+# The calorimeter images follow the CMS E2E top-tagging data, which are built around AK8 jets
+# (anti-kT R = 0.8) so that the whole top decay lies in the image.
+CALORIMETER_RADIUS = 0.8
+
 
 def jets_chunk(
     cfg: JetSourceConfig, n: int, seed: int
@@ -77,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="jet class (default: g for jets, t for calorimeter)",
     )
+    parser.add_argument(
+        "--radius",
+        type=float,
+        default=None,
+        help=f"anti-kT radius R (default: {JetSourceConfig.radius} for jets, the JetNet-like cone "
+        f"of docs/fpnd_scan; {CALORIMETER_RADIUS} for calorimeter images, CMS AK8)",
+    )
     parser.add_argument("-n", "--num-jets", type=int, default=1000, help="jets to generate")
     parser.add_argument(
         "--out",
@@ -102,8 +113,12 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--seed must be in [1, 89999], got {args.seed}")
         if args.kind == "jets" and args.out.suffix not in (".h5", ".hdf5"):
             raise ValueError(f"{args.out}: jets are written as JetNet HDF5; use .hdf5 or .h5")
+        calorimeter = args.kind == "calorimeter"
         cfg = JetSourceConfig(
-            jet_type=args.jet_type or ("t" if args.kind == "calorimeter" else "g")
+            jet_type=args.jet_type or ("t" if calorimeter else "g"),
+            radius=args.radius
+            if args.radius is not None
+            else (CALORIMETER_RADIUS if calorimeter else JetSourceConfig.radius),
         )
         start = time.perf_counter()
         arrays = run_chunks(args.kind, cfg, args.num_jets, args.seed, args.chunk, args.workers)

@@ -22,8 +22,8 @@ from events.e2e import read_e2e
 from events.jetnet import read_jetnet, read_num_constituents
 from mpgan.fpnd import fpnd
 
-# Medians quoted for JetNet-like 1 TeV jets (../shared/DESIGN.md, "Physics settings"): jet mass
-# [GeV] per class, and the gluon-jet multiplicity before the 30-particle cut.
+# Medians quoted for JetNet-like 1 TeV jets with R = 0.8 (../shared/DESIGN.md, "Physics
+# settings"): jet mass [GeV] per class, and the gluon-jet multiplicity before the 30-particle cut.
 REFERENCE_MASS = {"g": 150.0, "q": 100.0, "t": 190.0}
 REFERENCE_MULTIPLICITY = {"g": 90}
 FPND_JETS = 50_000  # the MPGAN paper's sample size for FPND
@@ -50,7 +50,10 @@ def jet_section(
         "median [16%, 84%]; particle features over genuine particles among the 30; "
         "constituents = multiplicity before the 30-particle cut (generated files only). "
         f"FPND: Fréchet ParticleNet Distance to the real JetNet class (first {FPND_JETS} jets; "
-        "the MPGAN paper's generator scores about 0.1 on gluons, plain Pythia far more).",
+        "the MPGAN paper's generator scores about 0.1 on gluons, plain Pythia far more). "
+        "The reference medians are those quoted for anti-kT R = 0.8 jets, the cone the MPGAN "
+        "paper states; the default samples use R = 0.4, the cone with which Pythia reaches "
+        "FPND ≤ 1 (docs/fpnd_scan), so their masses and multiplicities lie below them.",
         "",
         "| class | jets | FPND | mass [GeV] | reference mass | constituents | reference "
         "constituents | particles (≤ 30) | pTrel | ηrel | φrel |",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from events.e2e import read_e2e, write_e2e
-from events.generate import calorimeter_chunk, jets_chunk
+from events.generate import CALORIMETER_RADIUS, calorimeter_chunk, jets_chunk
 from events.jetnet import write_jetnet
 from events.pythia import JetSourceConfig
 from launch.environment import horovod_env
@@ -41,7 +41,9 @@ def launch():
 @pytest.fixture(scope="session")
 def calorimeter_file(tmp_path_factory) -> Path:
     """48 real top-jet events through the detector, as an E2E HDF5 file (about 2 s)."""
-    images, labels = calorimeter_chunk(JetSourceConfig(jet_type="t"), 48, seed=11)
+    images, labels = calorimeter_chunk(
+        JetSourceConfig(jet_type="t", radius=CALORIMETER_RADIUS), 48, seed=11
+    )
     path = tmp_path_factory.mktemp("calorimeter") / "top48.h5"
     write_e2e(path, images, dict(zip(("pt", "m0", "y"), labels.T, strict=True)))
     return path

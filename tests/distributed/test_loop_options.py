@@ -18,6 +18,13 @@ def test_lr_scaling_and_warmup():
     assert [lr_factor(s, 4, False, 4) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
 
 
+def test_cosine_decay_after_warmup():
+    factors = [lr_factor(s, 2, True, 2, "cosine", total_steps=6) for s in range(7)]
+    # warm-up 1 → 2, then 2·½(1 + cos(π·t)) for t = 0, ¼, ½, ¾, 1
+    expected = [1.5, 2.0, 2.0, 1 + 2**-0.5, 1.0, 1 - 2**-0.5, 0.0]
+    assert factors == pytest.approx(expected, abs=1e-12)
+
+
 def test_amp_choice():
     assert amp_dtype("auto", "cpu") is None and amp_dtype("auto", "cuda:0") is torch.float16
     assert amp_dtype("bf16", "cpu") is torch.bfloat16

@@ -66,3 +66,20 @@ def test_bad_arguments_write_nothing(tmp_path, capsys):
     assert err[0].startswith("events.generate: error: --seed must be in")
     assert "use .hdf5 or .h5" in err[1]
     assert not list(tmp_path.iterdir())
+
+
+def test_radius_sets_the_jet_cone(tmp_path):
+    for name, extra in (("default", []), ("r08", ["--radius", "0.8"])):
+        out = tmp_path / f"{name}.hdf5"
+        assert (
+            main(["jets", "-n", "8", "--workers", "1", "--seed", "3", *extra, "--out", str(out)])
+            == 0
+        )
+    distance = {}
+    for name in ("default", "r08"):
+        particles, _ = read_jetnet(tmp_path / f"{name}.hdf5")
+        real = particles[..., 3] > 0
+        distance[name] = np.hypot(particles[..., 0], particles[..., 1])[real].max()
+    assert distance["default"] < 0.45 < distance["r08"]  # R = 0.4 by default (JetNet-like)
+    assert main(["jets", "-n", "5", "--radius", "0", "--out", str(tmp_path / "x.hdf5")]) == 2
+    assert not (tmp_path / "x.hdf5").exists()

@@ -34,7 +34,9 @@ def test_constituent_pt_adds_up_to_the_jet(jets):
 def test_top_jets_are_heavier_than_gluon_and_quark_jets(jets):
     mass = {t: np.median([jet.mass for jet in sample]) for t, sample in jets.items()}
     assert mass["t"] > mass["g"] > mass["q"]
-    assert 150 < mass["t"] < 230  # the top mass peak, smeared by the 0.8 cone and UE
+    # The top peak, pulled low by tops the R = 0.4 cone contains only partly (median ≈ 159 GeV
+    # at R = 0.4, ≈ 188 GeV at R = 0.8 in 60 jets).
+    assert 140 < mass["t"] < 230
 
 
 def test_same_seed_same_jets_other_seed_other_jets():
