@@ -81,7 +81,8 @@ class TrainConfig:
         default="constant",
         metadata={
             "help": "after the warm-up: keep the lr, or decay it along a half cosine to 0 at "
-            "the end of the run",
+            "the end of --epochs (--steps stops the run without changing the schedule, so a "
+            "run stopped early and resumed gets the same lr at every step)",
             "choices": ["constant", "cosine"],
         },
     )
@@ -360,8 +361,8 @@ def train(
             f"{len(task.train_set)} training items are fewer than one batch of "
             f"{cfg.batch_size} per rank on {info.size} rank(s)"
         )
-    total = steps_per_epoch * cfg.epochs
-    total = min(total, cfg.steps) if cfg.steps else total
+    schedule_steps = steps_per_epoch * cfg.epochs  # the lr decay spans --epochs, whatever --steps
+    total = min(schedule_steps, cfg.steps) if cfg.steps else schedule_steps
     log.info(
         "%d step(s)%s: %d epoch(s) × %d steps of %d per rank; amp %s; %d loader worker(s)",
         total,
@@ -393,7 +394,9 @@ def train(
                 break
             batch = move(batch, device)
             data_wait = time.perf_counter() - start
-            factor = lr_factor(step, info.size, cfg.scale_lr, cfg.warmup_steps, cfg.lr_decay, total)
+            factor = lr_factor(
+                step, info.size, cfg.scale_lr, cfg.warmup_steps, cfg.lr_decay, schedule_steps
+            )
             for name, optimizer in optimizers.items():
                 for group, base in zip(optimizer.param_groups, base_lrs[name], strict=True):
                     group["lr"] = base * factor
@@ -549,7 +552,9 @@ class RunLog:
     def evaluation(self, step: int, epoch: int, metrics: dict[str, float]) -> None:
         row = pd.DataFrame([{"step": step, "epoch": epoch, **metrics}])
         if self.evaluations.is_file():  # a resumed run may add metrics: keep every column
-            row = pd.concat([pd.read_csv(self.evaluations), row], ignore_index=True)
+            # round_trip: pandas' default float parser can be 1 ulp off, and the file is rewritten
+            earlier = pd.read_csv(self.evaluations, float_precision="round_trip")
+            row = pd.concat([earlier, row], ignore_index=True)
         row.to_csv(self.evaluations, index=False)
         for name, value in metrics.items():
             if math.isfinite(value):
