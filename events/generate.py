@@ -11,6 +11,8 @@ workers. Files are written atomically (nothing half-written on failure or Ctrl-C
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import os
 import sys
@@ -124,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         arrays = run_chunks(args.kind, cfg, args.num_jets, args.seed, args.chunk, args.workers)
         elapsed = time.perf_counter() - start
         if args.kind == "jets":
-            write_jetnet(args.out, *arrays)
+            settings = {**dataclasses.asdict(cfg), "seed": args.seed, "chunk": args.chunk}
+            write_jetnet(args.out, *arrays, provenance=json.dumps(settings))
         else:
             images, labels = arrays
             write_e2e(args.out, images, dict(zip(("pt", "m0", "y"), labels.T, strict=True)))

@@ -63,8 +63,13 @@ def write_jetnet(
     particle_features: np.ndarray,
     jet_features: np.ndarray,
     num_constituents: np.ndarray | None = None,
+    provenance: str | None = None,
 ) -> None:
-    """Write a JetNet-layout HDF5 file atomically (temporary file, then rename)."""
+    """Write a JetNet-layout HDF5 file atomically (temporary file, then rename).
+
+    ``provenance`` (e.g. the generator settings as JSON) is stored as the ``provenance``
+    attribute of the file.
+    """
     validate_jetnet(particle_features, jet_features, source=str(path))
     if num_constituents is not None and num_constituents.shape != (len(jet_features),):
         raise ValueError(f"{path}: num_constituents must be [N], got {num_constituents.shape}")
@@ -78,6 +83,8 @@ def write_jetnet(
             f.create_dataset("num_constituents", data=num_constituents, compression="gzip")
         f.attrs["particle_feature_names"] = list(PARTICLE_FEATURES)
         f.attrs["jet_feature_names"] = list(JET_FEATURES)
+        if provenance is not None:
+            f.attrs["provenance"] = provenance
     tmp.replace(path)
 
 

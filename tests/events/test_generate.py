@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import h5py
 import numpy as np
 
 from events.e2e import read_e2e
@@ -81,5 +84,8 @@ def test_radius_sets_the_jet_cone(tmp_path):
         real = particles[..., 3] > 0
         distance[name] = np.hypot(particles[..., 0], particles[..., 1])[real].max()
     assert distance["default"] < 0.45 < distance["r08"]  # R = 0.4 by default (JetNet-like)
+    with h5py.File(tmp_path / "r08.hdf5") as f:
+        settings = json.loads(f.attrs["provenance"])
+    assert settings["radius"] == 0.8 and settings["jet_type"] == "g" and settings["seed"] == 3
     assert main(["jets", "-n", "5", "--radius", "0", "--out", str(tmp_path / "x.hdf5")]) == 2
     assert not (tmp_path / "x.hdf5").exists()
