@@ -14,6 +14,7 @@ constituent multiplicity before the 30-particle cut (JetNet files lack it; reade
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -109,6 +110,12 @@ def read_jetnet(path: Path) -> tuple[np.ndarray, np.ndarray]:
         jet_features = f["jet_features"][...].astype(np.float32)
     validate_jetnet(particle_features, jet_features, source=str(path))
     return particle_features, jet_features
+
+
+def read_provenance(path: Path) -> dict | None:
+    """The generator settings a generated file records (``provenance`` attribute), else None."""
+    with h5py.File(path, "r") as f:
+        return json.loads(f.attrs["provenance"]) if "provenance" in f.attrs else None
 
 
 def read_num_constituents(path: Path) -> np.ndarray | None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from events.detector import DetectorConfig
 from events.e2e import read_e2e
-from events.jetnet import read_jetnet, read_num_constituents
+from events.jetnet import read_jetnet, read_num_constituents, read_provenance
 from mpgan.fpnd import fpnd
 
 # Medians quoted for JetNet-like 1 TeV jets with R = 0.8 (../shared/DESIGN.md, "Physics
@@ -37,29 +37,31 @@ def quantiles(values: np.ndarray) -> str:
 
 
 def jet_section(
-    samples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]], out: Path
+    samples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None, dict | None]], out: Path
 ) -> list[str]:
     """Histogram jet mass, multiplicity and particle features per class; return Markdown lines.
 
-    ``samples`` maps a class name to (particle_features, jet_features, num_constituents or None).
+    ``samples`` maps a class name to (particle_features, jet_features, num_constituents or None,
+    generator settings or None).
     """
     fig, axes = plt.subplots(1, 6, figsize=(24, 3.6))
     lines = [
         "## Jets (JetNet layout)",
         "",
         "median [16%, 84%]; particle features over genuine particles among the 30; "
-        "constituents = multiplicity before the 30-particle cut (generated files only). "
+        "constituents = multiplicity before the 30-particle cut and R = anti-kT radius "
+        "(generated files only). "
         f"FPND: Fréchet ParticleNet Distance to the real JetNet class (first {FPND_JETS} jets; "
         "the MPGAN paper's generator scores about 0.1 on gluons, plain Pythia far more). "
         "The reference medians are those quoted for anti-kT R = 0.8 jets, the cone the MPGAN "
         "paper states; the default samples use R = 0.4, the cone with which Pythia reaches "
         "FPND ≤ 1 (docs/fpnd_scan), so their masses and multiplicities lie below them.",
         "",
-        "| class | jets | FPND | mass [GeV] | reference mass | constituents | reference "
+        "| class | jets | R | FPND | mass [GeV] | reference mass | constituents | reference "
         "constituents | particles (≤ 30) | pTrel | ηrel | φrel |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, (pf, jf, multiplicity) in samples.items():
+    for name, (pf, jf, multiplicity, generator) in samples.items():
         real = pf[..., 3] > 0
         features = {
             "jet mass [GeV]": jf[:, 2],
@@ -82,7 +84,8 @@ def jet_section(
         constituents = "—" if multiplicity is None else quantiles(multiplicity)
         distance = f"{fpnd(pf, name, FPND_JETS):.2f}" if name in ("g", "q", "t") else "—"
         lines.append(
-            f"| {name} | {len(jf)} | {distance} | {quantiles(jf[:, 2])} | {ref_mass} | "
+            f"| {name} | {len(jf)} | {generator['radius'] if generator else '—'} | {distance} | "
+            f"{quantiles(jf[:, 2])} | {ref_mass} | "
             f"{constituents} | {ref_mult} | {quantiles(jf[:, 3])} | "
             f"{quantiles(pf[..., 2][real])} | {quantiles(pf[..., 0][real])} | "
             f"{quantiles(pf[..., 1][real])} |"
@@ -141,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.jets and args.calorimeter is None:
             raise ValueError("nothing to report: give --jets and/or --calorimeter")
         samples = {
-            path.stem: (*read_jetnet(path), read_num_constituents(path)) for path in args.jets
+            path.stem: (*read_jetnet(path), read_num_constituents(path), read_provenance(path))
+            for path in args.jets
         }
         images = read_e2e(args.calorimeter)[0] if args.calorimeter else None
     except (ValueError, FileNotFoundError) as err:

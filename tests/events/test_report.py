@@ -13,7 +13,8 @@ from events.report import main
 def test_report_tables_and_plots(tmp_path):
     for jet_type in "gt":
         jets = generate_jets(JetSourceConfig(jet_type=jet_type), 8, seed=3)
-        write_jetnet(tmp_path / f"{jet_type}.hdf5", *jet_arrays(jets))
+        provenance = '{"radius": 0.4}' if jet_type == "g" else None  # t: as a JetNet download
+        write_jetnet(tmp_path / f"{jet_type}.hdf5", *jet_arrays(jets), provenance=provenance)
     images = np.zeros((4, 3, 125, 125), dtype=np.float32)
     images[:, 2, 60:65, 60:65] = 10.0  # one HCAL tower of 10 GeV, stored upsampled
     images[:, 1, 62, 62] = 5.0
@@ -28,7 +29,8 @@ def test_report_tables_and_plots(tmp_path):
     table = [line.split("|") for line in report.splitlines() if line.startswith("| ")]
     rows = {cells[1].strip(): cells for cells in table}
     assert rows["g"][2].strip() == "8" and rows["t"][2].strip() == "8"
-    assert float(rows["g"][3]) > 0 and float(rows["t"][3]) > 0  # FPND to the real JetNet class
+    assert rows["g"][3].strip() == "0.4" and rows["t"][3].strip() == "—"  # the jet radius
+    assert float(rows["g"][4]) > 0 and float(rows["t"][4]) > 0  # FPND to the real JetNet class
     assert "| ≈ 90 |" in report  # gluon multiplicity before the cut, next to the reference
     assert "| HCAL | 1 [1, 1] | 10 [10, 10] |" in report  # towers, not upsampled pixels
     assert "| ECAL | 1 [1, 1] | 5 [5, 5] |" in report
