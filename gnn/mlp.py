@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import nn
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` whose CPU mask is drawn as uniforms ≥ p instead of with ``bernoulli_``.
+
+    Same distribution (each element kept with probability 1 − p and scaled by 1/(1 − p)); on
+    other devices it is ``nn.Dropout``. PyTorch's CPU ``bernoulli_`` draws one sample at a time:
+    on a [115200, 192] edge tensor (MPGAN's discriminator at batch 128), forward and backward
+    took 307 ms with it and 128 ms with this mask (2 threads), and the discriminator's dropout
+    made a CPU training step 2.6× slower than without it.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or x.device.type != "cpu" or self.p in (0.0, 1.0):
+            return super().forward(x)
+        return x * (torch.rand_like(x) >= self.p) * (1.0 / (1.0 - self.p))
 
 
 def mlp(
@@ -32,5 +49,5 @@ def mlp(
         if i < len(sizes) - 2 or final_activation:
             layers.append(nn.LeakyReLU(negative_slope) if negative_slope else nn.ReLU())
             if dropout:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
     return nn.Sequential(*layers)

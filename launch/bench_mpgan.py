@@ -7,11 +7,12 @@
 Both variants hold the same weights (the factorised model loads the published one's state dict):
 W[h_i ‖ h_j] is computed as W_a·h_i + W_b·h_j broadcast over pairs instead of building the
 [B, N, N, 2F] pair tensor. A training step is one discriminator and one generator update
-(RMSprop, least-squares loss) on random real-like jets. The table ends with the ratio of the
-factorised to the published throughput, measured in the same process, and the largest output
-difference between the two, and the allocator settings in effect (``launch/env.sh`` keeps
-large blocks in the heap: the default glibc settings map and page-fault every 100+ MB edge
-tensor afresh, which costs about half the training throughput here).
+(RMSprop, least-squares loss) on random real-like jets, with the paper's discriminator dropout
+(0.5) unless ``--dropout`` says otherwise; the outputs are compared without dropout. The table
+ends with the ratio of the factorised to the published throughput, measured in the same
+process, the largest output difference between the two, and the allocator settings in effect
+(``launch/env.sh`` keeps large blocks in the heap: the default glibc settings map and
+page-fault every 100+ MB edge tensor afresh, which costs about half the training throughput).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from launch.environment import MALLOC
 from mpgan.model import MPDiscriminator, MPGANConfig, MPGenerator
 
 
-def models(pairwise: str, device: torch.device, state: tuple[dict, dict] | None = None):
-    cfg = MPGANConfig(pairwise=pairwise, dropout=0.0)
+def models(
+    pairwise: str, dropout: float, device: torch.device, state: tuple[dict, dict] | None = None
+):
+    cfg = MPGANConfig(pairwise=pairwise, dropout=dropout)
     generator, discriminator = MPGenerator(cfg), MPDiscriminator(cfg)
     if state:
         generator.load_state_dict(state[0])
@@ -93,19 +96,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="timed generation passes")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        default=MPGANConfig().dropout,
+        help="discriminator dropout in the training steps (the paper's; 0 = none)",
+    )
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device visible to torch")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    published = models("concat", device)
+    published = models("concat", args.dropout, device)
     factorised = models(
-        "factorised", device, (published[0].state_dict(), published[1].state_dict())
+        "factorised", args.dropout, device, (published[0].state_dict(), published[1].state_dict())
     )
 
     z, n = published[0].noise(64, device), torch.randint(1, 31, (64,), device=device)
     with torch.no_grad():
+        for model in (*published, *factorised):
+            model.eval()  # no dropout: the two variants must give the same outputs
         jets = published[0](z, n)
         diff = max(
             (published[0](z, n) - factorised[0](z, n)).abs().max().item(),
@@ -113,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     rows = []
     for name, (generator, discriminator) in (("published", published), ("factorised", factorised)):
+        generator.train()
+        discriminator.train()
         for batch in args.train_batches:
             torch.manual_seed(1)
             rate = train_jets_per_s(generator, discriminator, batch, args.steps)
@@ -141,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     wide["factorised/published"] = wide["factorised"] / wide["published"]
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(
-        f"MPGAN on {where}, {args.threads} thread(s), {args.steps} training steps / {args.repeats} "
-        "generation passes after one warm-up each"
+        f"MPGAN on {where}, {args.threads} thread(s), {args.steps} training steps (discriminator "
+        f"dropout {args.dropout}) / {args.repeats} generation passes after one warm-up each"
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(wide.to_string(float_format=lambda v: f"{v:.3g}"))

@@ -1,4 +1,4 @@
-"""The MPGAN message-passing layer: hand-computed case, masking, permutations, factorisation."""
+"""MPGAN message passing: dropout, hand-computed case, masking, permutations, factorisation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gnn.message_passing import FullyConnectedMessagePassing
-from gnn.mlp import mlp
+from gnn.mlp import Dropout, mlp
 
 
 def test_mlp_layout():
@@ -14,6 +14,19 @@ def test_mlp_layout():
     assert [type(m).__name__ for m in net] == ["Linear", "LeakyReLU", "Dropout", "Linear"]
     with pytest.raises(ValueError, match="input and output"):
         mlp([3])
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_dropout_keeps_1_minus_p_and_rescales(p):
+    dropout = Dropout(p)
+    x = torch.full((200_000,), 3.0, requires_grad=True)
+    y = dropout(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - (1 - p)) < 0.005  # 5σ at 200k draws is 0.0045
+    assert torch.allclose(y[kept], torch.tensor(3.0 / (1 - p)))
+    y.sum().backward()  # the gradient flows through kept elements only, with the same scale
+    assert torch.equal(x.grad, kept.float() / (1 - p))
+    assert torch.equal(dropout.eval()(x), x)
 
 
 def tiny_layer():
