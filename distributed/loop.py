@@ -98,7 +98,8 @@ class TrainConfig:
         default=0,
         metadata={
             "help": "also evaluate every this many steps, keeping the best model as best.pt "
-            "by the task's selection metric (MPGAN: W1M, GVAE: median EMD; 0 = at the end only)"
+            "by the task's selection metric (MPGAN: --selection-metric, GVAE: median EMD; "
+            "0 = at the end only)"
         },
     )
     max_nonfinite: int = field(
@@ -467,7 +468,8 @@ class BestModel:
 
     ``best.pt`` is a copy of the checkpoint written just before the evaluation with the lowest
     ``task.selection_metric`` (the same format as ``checkpoint.pt``, plus ``selection``: metric,
-    value, step), so everything that reads a checkpoint reads it too.
+    value, step), so everything that reads a checkpoint reads it too. A resumed run keeps the
+    saved best unless it was picked by another metric.
     """
 
     def __init__(self, task: Task, out: Path, run_log: RunLog, resume: bool) -> None:
@@ -475,8 +477,15 @@ class BestModel:
         self.metric = task.selection_metric
         self.best = math.inf
         if resume and (out / "best.pt").is_file():
-            saved = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
-            self.best = saved["selection"]["value"]
+            saved = torch.load(out / "best.pt", map_location="cpu", weights_only=False)["selection"]
+            if saved["metric"] == self.metric:
+                self.best = saved["value"]
+            else:
+                log.info(
+                    "best.pt was picked by %s; the first evaluation by %s replaces it",
+                    saved["metric"],
+                    self.metric,
+                )
 
     def evaluate(self, step: int, epoch: int) -> dict[str, float]:
         """Evaluate the models as they are now (``checkpoint.pt`` must hold them)."""

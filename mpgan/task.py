@@ -4,7 +4,8 @@ Per batch of real jets: one discriminator update, D loss = (D(real) − 1)² + D
 generator update, G loss = (D(fake) − 1)², with G fed the real jets' multiplicities. The loop
 freezes the model that is not being updated in each phase, so the generator's loss never
 reaches the discriminator's optimizer. The last ``eval_jets`` jets of the file are held out for
-the metrics (:mod:`mpgan.metrics`, FPND from :mod:`mpgan.fpnd`) and the end-of-run report.
+the metrics (:mod:`mpgan.metrics`, FPND from :mod:`mpgan.fpnd`) and the end-of-run report
+(real vs generated particle features, jet mass and EFPs).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from distributed.task import Phase
 from events.jetnet import read_jetnet
 from mpgan.data import JetDataset, denormalise
 from mpgan.fpnd import fpnd
-from mpgan.metrics import evaluate_jets, jet_mass
+from mpgan.metrics import efps, evaluate_jets, jet_mass
 from mpgan.model import N_PARTICLES, MPDiscriminator, MPGANConfig, MPGenerator
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,14 @@ class MPGANData:
         default=0.0, metadata={"help": "RMSprop lr of G (0 = the paper's for --jet-type)"}
     )
     eval_jets: int = field(default=10000, metadata={"help": "jets held out for the metrics"})
+    selection_metric: str = field(
+        default="w1m",
+        metadata={"help": "metric whose lowest value picks best.pt", "choices": ["w1m", "fpd"]},
+    )
 
 
 class MPGANTask:
     """Models ``{"generator", "discriminator"}`` with one RMSprop each (lr_D = 3 lr_G)."""
-
-    selection_metric = "w1m"
 
     def __init__(self, data: MPGANData, model: MPGANConfig, device: str = "cpu") -> None:
         if data.data == DEFAULT_DATA and not DEFAULT_DATA.is_file():
@@ -73,7 +76,7 @@ class MPGANTask:
             "generator": generator.to(self.device),
             "discriminator": discriminator.to(self.device),
         }
-        self.jet_type = data.jet_type
+        self.jet_type, self.selection_metric = data.jet_type, data.selection_metric
         lr_g = data.lr_generator or LR_GENERATOR[data.jet_type]
         self.optimizers = {
             "generator": torch.optim.RMSprop(generator.parameters(), lr=lr_g),
@@ -114,22 +117,41 @@ class MPGANTask:
         return metrics
 
     def report(self, out: Path) -> None:
-        """Real vs generated distributions (particle features, jet mass) as PNG."""
-        real, gen = self.eval_real, self.generated
-        fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
-        labels = ("ηrel", "φrel", "pTrel")
-        for i, ax in enumerate(axes[:3]):
-            values = [s[..., i][s[..., 3] > 0] for s in (real, gen)]
-            bins = np.linspace(*np.percentile(values[0], [0.5, 99.5]), 60)
-            for v, name in zip(values, ("real", "generated"), strict=True):
-                ax.hist(v, bins=bins, histtype="step", density=True, label=name)
-            ax.set_xlabel(labels[i])
-        bins = np.linspace(0, np.percentile(jet_mass(real), 99.5), 60)
-        for s, name in ((real, "real"), (gen, "generated")):
-            axes[3].hist(jet_mass(s), bins=bins, histtype="step", density=True, label=name)
-        axes[3].set_xlabel("relative jet mass m/pT")
-        axes[3].legend()
-        fig.tight_layout()
-        fig.savefig(out / "distributions.png", dpi=110)
-        plt.close(fig)
+        """Real vs generated distributions as ``distributions.png`` (:func:`plot_distributions`)."""
+        plot_distributions(self.eval_real, self.generated, out / "distributions.png")
         log.info("distributions -> %s", out / "distributions.png")
+
+
+def plot_distributions(real: np.ndarray, gen: np.ndarray, path: Path) -> None:
+    """Histograms of real vs generated jets [N, 30, 4] (physical units), saved as PNG: top row
+    the particle features (real particles only) and the relative jet mass, bottom row log10 of
+    the 5 EFPs n=4, d=4 of W1EFP (jets with an EFP of 0, e.g. one particle, left out)."""
+    fig = plt.figure(figsize=(16, 7), layout="constrained")
+    top_row, bottom_row = fig.subfigures(2, 1)
+    top, bottom = top_row.subplots(1, 4), bottom_row.subplots(1, 5)
+    samples = {"real": real, "generated": gen}
+
+    for i, label in enumerate(("ηrel", "φrel", "pTrel")):
+        values = {k: s[..., i][s[..., 3] > 0] for k, s in samples.items()}
+        bins = np.linspace(*np.percentile(values["real"], [0.5, 99.5]), 60)
+        for name, v in values.items():
+            top[i].hist(v, bins=bins, histtype="step", density=True, label=name)
+        top[i].set_xlabel(label)
+    masses = {k: jet_mass(s) for k, s in samples.items()}
+    bins = np.linspace(0, np.percentile(masses["real"], 99.5), 60)
+    for name, m in masses.items():
+        top[3].hist(m, bins=bins, histtype="step", density=True, label=name)
+    top[3].set_xlabel("relative jet mass m/pT")
+    top[3].legend()
+
+    log_efps = {}  # name -> list over the 5 EFPs of log10 of the positive values
+    for name, s in samples.items():
+        values = efps(s, "w1efp")  # [N, 5]
+        log_efps[name] = [np.log10(v[v > 0]) for v in values.T]
+    for i, ax in enumerate(bottom):
+        bins = np.linspace(*np.percentile(log_efps["real"][i], [0.5, 99.5]), 60)
+        for name, v in log_efps.items():
+            ax.hist(v[i], bins=bins, histtype="step", density=True, label=name)
+        ax.set_xlabel(f"log10 EFP {i + 1} (n=4, d=4)")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

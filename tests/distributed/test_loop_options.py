@@ -1,12 +1,15 @@
-"""Loop options that need no Horovod job: learning-rate schedule, AMP choice, config files."""
+"""Loop options that need no Horovod job: learning-rate schedule, AMP choice, config files,
+the best-model selection on resume."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from distributed.config import read_config_file
-from distributed.loop import amp_dtype, lr_factor
+from distributed.loop import BestModel, amp_dtype, lr_factor
 from distributed.train import build_parser
 
 
@@ -58,3 +61,11 @@ def test_config_file_errors(tmp_path):
     broken.write_text("batch_size = = 3\n")
     with pytest.raises(ValueError, match="cannot parse"):
         read_config_file(broken, {"batch_size"})
+
+
+def test_resume_keeps_the_best_only_if_picked_by_the_same_metric(tmp_path):
+    torch.save({"selection": {"metric": "w1m", "value": 0.01, "step": 200}}, tmp_path / "best.pt")
+    same = BestModel(SimpleNamespace(selection_metric="w1m"), tmp_path, None, resume=True)
+    other = BestModel(SimpleNamespace(selection_metric="fpd"), tmp_path, None, resume=True)
+    fresh = BestModel(SimpleNamespace(selection_metric="w1m"), tmp_path, None, resume=False)
+    assert same.best == 0.01 and other.best == fresh.best == float("inf")

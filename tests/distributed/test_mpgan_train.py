@@ -29,7 +29,7 @@ def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file):
     proc = launch(
         f"mpirun -np 2 python -m distributed.train mpgan "
         f"--data {gluon_file} --eval-jets 40 --steps 3 --batch-size 4 --log-every 1 "
-        f"--eval-every 1 --out {out}",
+        f"--eval-every 1 --selection-metric fpd --out {out}",
         timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -40,12 +40,12 @@ def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file):
         assert metric in result and f"real_{metric}" in result
     metrics = (out / "metrics.csv").read_text().splitlines()
     assert metrics[0].split(",") == ["step", "epoch", "loss_d", "loss_g"] and len(metrics) == 4
-    # Evaluated after steps 1, 2 and at the end; best.pt holds the lowest W1M's models.
+    # Evaluated after steps 1, 2 and at the end; best.pt holds the lowest FPD's models.
     evaluations = list(csv.DictReader((out / "evaluations.csv").open()))
     assert [int(e["step"]) for e in evaluations] == [1, 2, 3]
     best = torch.load(out / "best.pt", weights_only=False)
-    w1m = [float(e["w1m"]) for e in evaluations]
-    assert best["selection"]["value"] == min(w1m)
-    assert best["selection"]["step"] == 1 + w1m.index(min(w1m)) == best["step"]
+    fpds = [float(e["fpd"]) for e in evaluations]
+    assert best["selection"]["metric"] == "fpd" and best["selection"]["value"] == min(fpds)
+    assert best["selection"]["step"] == 1 + fpds.index(min(fpds)) == best["step"]
     assert set(best["models"]) == {"generator", "discriminator"}
     assert (out / "distributions.png").stat().st_size > 0 and (out / "checkpoint.pt").exists()
