@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -186,7 +187,14 @@ def build_task(spec: ModelSpec, configs: list, device: str):
     return task
 
 
+def exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (Slurm's time limit, ``kill``, mpirun passing one on) unwinds like Ctrl-C, so that
+    the DataLoader stops its worker processes instead of leaving them running."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     args = build_parser().parse_args(argv)
     try:
         if args.config is not None:  # file values become defaults; explicit flags still win

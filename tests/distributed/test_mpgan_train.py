@@ -1,12 +1,19 @@
 """MPGAN under real MPI launches (the GVAE tests use Gloo): the two-optimizer recipe under
-``horovodrun --mpi`` and a two-rank run under plain ``mpirun``."""
+``horovodrun --mpi`` and a two-rank run under plain ``mpirun``; a SIGTERM stopping a run."""
 
 from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
+import time
 
+import psutil
 import torch
+
+from launch.environment import horovod_env
+from tests.conftest import ROOT
 
 
 def test_generator_phase_leaves_discriminator_alone(launch, tmp_path, gluon_file):
@@ -49,3 +56,36 @@ def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file):
     assert best["selection"]["step"] == 1 + fpds.index(min(fpds)) == best["step"]
     assert set(best["models"]) == {"generator", "discriminator"}
     assert (out / "distributions.png").stat().st_size > 0 and (out / "checkpoint.pt").exists()
+
+
+def test_sigterm_stops_the_run_and_its_loader_workers(tmp_path, gluon_file):
+    out = tmp_path / "run"
+    cmd = (
+        f"{sys.executable} -m distributed.train mpgan --data {gluon_file} --eval-jets 40 "
+        f"--steps 100000 --epochs 10000 --batch-size 4 --loader-workers 1 --log-every 1 "
+        f"--no-evaluate --out {out}"
+    )
+    proc = subprocess.Popen(
+        cmd.split(), cwd=ROOT, env=horovod_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    children = []
+    try:
+        deadline = time.monotonic() + 150
+        while (
+            not (out / "metrics.csv").is_file()
+            or len((out / "metrics.csv").read_text().splitlines()) < 3
+        ):  # training, so the loader worker is running
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
+            time.sleep(0.5)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert children  # the loader worker (and its forkserver)
+        proc.terminate()
+        assert proc.wait(timeout=60) == 128 + 15
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert alive == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for child in children:
+            if child.is_running():
+                child.kill()
