@@ -97,20 +97,27 @@ class MPGANTask:
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
     @torch.no_grad()
-    def generate(self, count: int, batch_size: int = 4096) -> np.ndarray:
-        """``count`` jets in physical units [count, 30, 4], training-set multiplicities."""
+    def generate(self, count: int, batch_size: int = 4096, seed: int | None = None) -> np.ndarray:
+        """``count`` jets in physical units [count, 30, 4], training-set multiplicities. With a
+        ``seed``, the noise and multiplicities come from that seed and the global RNG streams are
+        left as they were."""
         generator = self.models["generator"].eval()
-        index = torch.randint(len(self.multiplicities), (count,))
-        parts = [
-            generator.sample(self.multiplicities[index[s : s + batch_size]].to(self.device))
-            for s in range(0, count, batch_size)
-        ]
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda, enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            index = torch.randint(len(self.multiplicities), (count,))
+            parts = [
+                generator.sample(self.multiplicities[index[s : s + batch_size]].to(self.device))
+                for s in range(0, count, batch_size)
+            ]
         return denormalise(torch.cat(parts).float().cpu().numpy())
 
     def evaluate(self) -> dict[str, float]:
         """Jet metrics of ``eval_jets // 2`` generated jets and the real-vs-real baseline, and
-        the FPND of the generated and of held-out real jets to the real JetNet class."""
-        self.generated = self.generate(len(self.eval_real) // 2)
+        the FPND of the generated and of held-out real jets to the real JetNet class. Every
+        evaluation draws the same noise (seed 0), so evaluations differ only by the generator."""
+        self.generated = self.generate(len(self.eval_real) // 2, seed=0)
         metrics = evaluate_jets(self.eval_real, self.generated)
         metrics["fpnd"] = fpnd(self.generated, self.jet_type)
         metrics["real_fpnd"] = fpnd(self.eval_real[len(self.eval_real) // 2 :], self.jet_type)
