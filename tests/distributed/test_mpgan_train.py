@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -65,8 +66,9 @@ def test_sigterm_stops_the_run_and_its_loader_workers(tmp_path, gluon_file):
         f"--steps 100000 --epochs 10000 --batch-size 4 --loader-workers 1 --log-every 1 "
         f"--no-evaluate --out {out}"
     )
+    log = (tmp_path / "stderr.txt").open("w")  # a file, not a pipe that could fill and block
     proc = subprocess.Popen(
-        cmd.split(), cwd=ROOT, env=horovod_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        cmd.split(), cwd=ROOT, env=horovod_env(), stdout=subprocess.DEVNULL, stderr=log
     )
     children = []
     try:
@@ -75,15 +77,18 @@ def test_sigterm_stops_the_run_and_its_loader_workers(tmp_path, gluon_file):
             not (out / "metrics.csv").is_file()
             or len((out / "metrics.csv").read_text().splitlines()) < 3
         ):  # training, so the loader worker is running
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                tmp_path / "stderr.txt"
+            ).read_text()[-2000:]
             time.sleep(0.5)
         children = psutil.Process(proc.pid).children(recursive=True)
         assert children  # the loader worker (and its forkserver)
         proc.terminate()
-        assert proc.wait(timeout=60) == 128 + 15
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
         _, alive = psutil.wait_procs(children, timeout=30)
         assert alive == []
     finally:
+        log.close()
         if proc.poll() is None:
             proc.kill()
         for child in children:
