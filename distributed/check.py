@@ -1,16 +1,18 @@
-"""Horovod health check: collectives and DistributedOptimizer averaging, verified on the live world.
+"""Health check of the engine: collectives and gradient averaging, verified on the live world.
 
 ``python -m distributed.train check`` runs it on whatever world it was launched in (one
-process, ``horovodrun -np 4``, a Slurm allocation): run it before spending GPU hours.
+process, ``horovodrun -np 4``, ``torchrun --nproc-per-node 4``, a Slurm allocation): run it
+before spending GPU hours.
 
-1. Collectives: ``allreduce`` of (rank + 1) must give size(size+1)/2 (Sum) and (size+1)/2
-   (Average); a per-rank random vector broadcast from rank 0 must be identical everywhere.
-2. Data-parallel training: a linear regression y = X·w* + ε in float64 is trained with
-   ``hvd.DistributedOptimizer(SGD)``, each rank on its own shard of every global batch
-   ([B·size, F] split into ``size`` blocks of B rows). Afterwards every rank must hold the same
-   parameters, and they must equal a single-process replay with plain SGD on the full global
-   batches from the same start (averaged shard gradients = full-batch gradient). The loss on
-   the whole data set must fall.
+1. Collectives: ``allreduce`` of (rank + 1) must give size(size+1)/2 (sum) and (size+1)/2
+   (mean); a per-rank random vector broadcast from rank 0 must be identical everywhere.
+2. Data-parallel training: a linear regression y = X·w* + ε in float64 is trained through the
+   training loop's own update path (:class:`distributed.loop.Updater`: Horovod's
+   DistributedOptimizer or torch's DistributedDataParallel around SGD), each rank on its own
+   shard of every global batch ([B·size, F] split into ``size`` blocks of B rows). Afterwards
+   every rank must hold the same parameters, and they must equal a single-process replay with
+   plain SGD on the full global batches from the same start (averaged shard gradients =
+   full-batch gradient). The loss on the whole data set must fall.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-import horovod.torch as hvd
 import torch
 
+from distributed.engine import Engine
+from distributed.loop import Updater
 from distributed.runtime import RankInfo
 
 log = logging.getLogger(__name__)
@@ -28,7 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CheckConfig:
-    """Horovod health check: collectives + DistributedOptimizer on a linear regression."""
+    """Health check: collectives + data-parallel SGD on a linear regression."""
 
     steps: int = field(default=200, metadata={"help": "optimizer steps of the regression"})
     batch_size: int = field(default=64, metadata={"help": "rows per worker per step"})
@@ -45,16 +48,16 @@ class CheckConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
 
 
-def collective_roundtrip(info: RankInfo) -> dict:
-    """Allreduce (Sum, Average) and broadcast round-trip; every rank returns the same dict."""
-    one_based_rank = torch.tensor([float(info.rank + 1)], dtype=torch.float64)
-    total = hvd.allreduce(one_based_rank, op=hvd.Sum, name="check.sum").item()
-    mean = hvd.allreduce(one_based_rank, op=hvd.Average, name="check.average").item()
+def collective_roundtrip(engine: Engine) -> dict:
+    """Allreduce (sum, mean) and broadcast round-trip; every rank returns the same dict."""
+    one_based_rank = torch.tensor([float(engine.rank + 1)], dtype=torch.float64)
+    total = engine.allreduce(one_based_rank, "sum").item()
+    mean = engine.allreduce(one_based_rank, "mean").item()
 
     own = torch.randn(8, dtype=torch.float64)  # differs per rank: ranks are seeded seed + rank
-    received = hvd.broadcast(own, root_rank=0, name="check.broadcast")
-    everyone = hvd.allgather(received.unsqueeze(0), name="check.gather")  # [size, 8]
-    n = info.size
+    received = engine.broadcast_object(own)
+    everyone = torch.stack(engine.allgather_object(received))  # [size, 8]
+    n = engine.size
     return {
         "allreduce_sum": total,
         "expected_sum": n * (n + 1) / 2,
@@ -77,28 +80,27 @@ def _regression_data(cfg: CheckConfig, size: int, seed: int) -> tuple[torch.Tens
     return x, y
 
 
-def data_parallel_regression(info: RankInfo, cfg: CheckConfig, seed: int) -> dict:
-    """Train with DistributedOptimizer on shards, then compare with a full-batch replay."""
-    x, y = _regression_data(cfg, info.size, seed)
+def data_parallel_regression(engine: Engine, cfg: CheckConfig, seed: int) -> dict:
+    """Train through the loop's update path on shards, then compare with a full-batch replay."""
+    x, y = _regression_data(cfg, engine.size, seed)
     model = torch.nn.Linear(cfg.features, 1).double()  # initialised differently on each rank
-    # Horovod: start every rank from rank 0's parameters.
-    hvd.broadcast_parameters(model.state_dict(), root_rank=0)
+    models = {"linear": model}
+    step_models, optimizers = engine.distributed(
+        models, {"linear": torch.optim.SGD(model.parameters(), lr=cfg.lr)}, "none"
+    )
+    engine.broadcast_state(models, optimizers)  # start every rank from rank 0's parameters
     start = {k: v.clone() for k, v in model.state_dict().items()}
 
-    # Horovod: average gradients across ranks inside optimizer.step().
-    optimizer = hvd.DistributedOptimizer(
-        torch.optim.SGD(model.parameters(), lr=cfg.lr), named_parameters=model.named_parameters()
-    )
-    global_batch = cfg.batch_size * info.size
-    first = info.rank * cfg.batch_size
+    phase = Updater(models, step_models, optimizers, engine, None, 0.0)
+    global_batch = cfg.batch_size * engine.size
+    first = engine.rank * cfg.batch_size
     for step in range(cfg.steps):
         rows = slice(step * global_batch + first, step * global_batch + first + cfg.batch_size)
-        optimizer.zero_grad()
-        torch.nn.functional.mse_loss(model(x[rows]), y[rows]).backward()
-        optimizer.step()
+        with phase("linear") as linear:
+            linear.update(torch.nn.functional.mse_loss(linear.model(x[rows]), y[rows]))
 
     final = torch.cat([p.detach().flatten() for p in model.parameters()])
-    everyone = hvd.allgather(final.unsqueeze(0), name="check.final")  # [size, P]
+    everyone = torch.stack(engine.allgather_object(final))  # [size, P]
     ranks_agree = float((everyone - everyone[0]).abs().max())
 
     # Single-process reference: the same start, plain SGD on each full global batch.
@@ -129,15 +131,15 @@ def data_parallel_regression(info: RankInfo, cfg: CheckConfig, seed: int) -> dic
     }
 
 
-def run_check(info: RankInfo, cfg: CheckConfig, seed: int) -> dict:
+def run_check(engine: Engine, info: RankInfo, cfg: CheckConfig, seed: int) -> dict:
     """Run both checks and gather every rank's :class:`RankInfo`; all ranks return the same."""
-    ranks = hvd.allgather_object(info.as_dict(), name="check.ranks")
-    collectives = collective_roundtrip(info)
-    training = data_parallel_regression(info, cfg, seed)
+    ranks = engine.allgather_object(info.as_dict())
+    collectives = collective_roundtrip(engine)
+    training = data_parallel_regression(engine, cfg, seed)
     for r in ranks:
         log.info(
             "rank %(rank)d/%(size)d local %(local_rank)d/%(local_size)d on %(host)s: "
-            "%(controller)s, %(device)s, %(threads)d thread(s)",
+            "%(engine)s over %(controller)s, %(device)s, %(threads)d thread(s)",
             r,
         )
     log.info(
@@ -147,7 +149,7 @@ def run_check(info: RankInfo, cfg: CheckConfig, seed: int) -> dict:
         collectives,
     )
     log.info(
-        "DistributedOptimizer, %(steps)d steps of global batch %(global_batch)d: loss "
+        "data-parallel SGD, %(steps)d steps of global batch %(global_batch)d: loss "
         "%(loss_start).4f -> %(loss_end).4f, max |Δθ| between ranks "
         "%(max_param_diff_between_ranks).1e, vs single-process replay "
         "%(max_param_diff_vs_single_process).1e",

@@ -2,7 +2,9 @@
 
 A field's help text is its ``metadata["help"]``; booleans become ``--flag/--no-flag``.
 :func:`read_config_file` reads ``--config FILE`` (TOML or YAML): option names as keys
-(``batch_size`` or ``batch-size``), optionally grouped in tables, which are flattened.
+(``batch_size`` or ``batch-size``), optionally grouped in tables, which are flattened; each value
+is checked as its flag would be (type, choices), so a typo fails with one line instead of
+running something else.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
@@ -18,10 +21,22 @@ import yaml
 T = TypeVar("T")
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """Add one ``--field-name`` option per field of the dataclass ``cls``."""
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default once: not after options without one (None) or whose help
+    already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
+    """Add one ``--field-name`` option per field of the dataclass ``cls``, in a group ``title``
+    described by the first line of the class docstring."""
     hints = get_type_hints(cls)
-    group = parser.add_argument_group(cls.__name__, (cls.__doc__ or "").strip().splitlines()[0])
+    group = parser.add_argument_group(title, (cls.__doc__ or "").strip().splitlines()[0])
     for field in dataclasses.fields(cls):
         flag = "--" + field.name.replace("_", "-")
         kind = hints[field.name]
@@ -51,10 +66,12 @@ def dataclass_from_args(cls: type[T], args: argparse.Namespace) -> T:
     return cls(**values)
 
 
-def read_config_file(path: Path, valid: set[str]) -> dict[str, Any]:
+def read_config_file(path: Path, actions: Mapping[str, argparse.Action]) -> dict[str, Any]:
     """Options from a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file, keyed by argparse dest.
 
-    Raises ``FileNotFoundError`` or ``ValueError`` (bad syntax, unknown option) naming the file.
+    ``actions`` maps each valid dest to its argparse action, whose type and choices every value
+    must pass. Raises ``FileNotFoundError`` or ``ValueError`` (bad syntax, unknown option, bad
+    value) naming the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -74,7 +91,31 @@ def read_config_file(path: Path, valid: set[str]) -> dict[str, Any]:
     for key, value in raw.items():
         flat.update(value if isinstance(value, dict) else {key: value})
     options = {key.replace("-", "_"): value for key, value in flat.items()}
-    unknown = sorted(set(options) - valid)
+    unknown = sorted(set(options) - set(actions))
     if unknown:
         raise ValueError(f"{path}: unknown option(s) {', '.join(unknown)}")
-    return {k: str(v) if isinstance(v, str) else v for k, v in options.items()}
+    return {key: _checked(path, actions[key], value) for key, value in options.items()}
+
+
+def _checked(path: Path, action: argparse.Action, value: Any) -> Any:
+    """``value`` as its flag would parse it, or ``ValueError`` saying what the flag accepts."""
+    name = action.option_strings[0].lstrip("-")
+    if (
+        isinstance(action, argparse.BooleanOptionalAction)
+        or action.type is None
+        and (isinstance(action.default, bool))
+    ):
+        if not isinstance(value, bool):
+            raise ValueError(f"{path}: {name} = {value!r}: expected true or false")
+        return value
+    kind = action.type
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{path}: {name} = {value!r}: expected an integer")
+    if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError(f"{path}: {name} = {value!r}: expected a number")
+    if kind is not None:
+        value = kind(value) if kind in (int, float) else kind(str(value))
+    if action.choices is not None and value not in action.choices:
+        choices = ", ".join(map(str, action.choices))
+        raise ValueError(f"{path}: {name} = {value!r}: choose from {choices}")
+    return value

@@ -1,48 +1,47 @@
-"""The one Horovod training loop both models use — the whole distributed recipe on one page.
+"""The one training loop of both models, on either engine: the distributed recipe on one page.
 
-    hvd.init, pin threads/GPU, seed             (distributed.runtime.init_horovod, by the caller)
-    wrap each optimizer: hvd.DistributedOptimizer(named_parameters=…, compression=…)
+    join the world, pin threads/GPU, seed            (distributed.runtime.init_rank, by the caller)
+    engine.distributed: Horovod wraps each optimizer (DistributedOptimizer), torch each model (DDP)
     (--resume: load the checkpoint on every rank) broadcast parameters and optimizer state
-    shard the data: DistributedSampler (same global order for a seed, whatever the world size)
-    DataLoader workers build and collate graphs while the step runs (on-the-fly batching)
-    per step: lr = base · lr_factor(step) (scaling by ranks, warm-up, decay) → autocast → task.step
-              → per phase: freeze the other models → scale → backward → synchronize
-              (allreduce) → unscale → clip → step (skip_synchronize) → scaler.update
-    rank 0: progress bar, metrics.csv, timing.jsonl, TensorBoard; every epoch end: checkpoint
-            (atomic, all ranks' RNG states); every --eval-every steps and at the end:
-            evaluation (evaluations.csv, best.pt by the task's selection metric), then the report
+    shard the data: ShardedSampler (same global order for a seed, whatever the world size)
+    DataLoader workers collate batches while the step runs (on-the-fly batching)
+    per step: lr = base · lr_factor (scaling by ranks, warm-up, decay) → autocast → task.step
+              → per phase (distributed.task): freeze the other models → scale → backward →
+              averaged gradients → unscale → skip if non-finite → clip → step → scaler.update
+    rank 0: progress bar, metrics.csv, timing.jsonl, TensorBoard (distributed.records);
+            checkpoints at epoch ends and every --checkpoint-every steps (distributed.checkpoint);
+            every --eval-every steps and at the end: evaluation (evaluations.csv, best.pt), report
+    --elastic (Horovod): the steps run inside hvd.elastic.run; the state is committed every
+            --commit-every steps, and after a lost worker the rest continue from the last commit
 
-Per-step timing lines (``timing.jsonl``, one JSON object per step, rank 0) hold ``step_time``
-(wall time of the whole step), ``data_wait`` (blocked on the loader), ``allreduce`` (inside
-``optimizer.synchronize()``), ``compute`` (the rest) and ``samples_per_s`` (global).
+The finiteness of the gradients is checked after they are averaged: they are then the same on
+every rank, so every rank takes the same decision without another collective. Metrics are
+averaged over ranks only on logging steps.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import math
-import random
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import horovod.torch as hvd
-import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import DataLoader
-from torch.utils.data.distributed import DistributedSampler
-from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from distributed.checkpoint import load_checkpoint, reseed, rng_state, save_checkpoint
+from distributed.engine import Engine
+from distributed.records import BestModel, RunLog
 from distributed.runtime import RankInfo
-from distributed.task import Task, Update
+from distributed.sampler import Position, ShardedSampler
+from distributed.task import PhaseStep, Task
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ class TrainConfig:
     amp: str = field(
         default="auto",
         metadata={
-            "help": "mixed precision: auto = fp16 on CUDA, off on CPU",
+            "help": "mixed precision: auto = fp16 on CUDA, off on CPU; bf16 runs on CPUs too",
             "choices": ["auto", "off", "bf16", "fp16"],
         },
     )
@@ -103,7 +102,23 @@ class TrainConfig:
         },
     )
     max_nonfinite: int = field(
-        default=10, metadata={"help": "stop after this many consecutive non-finite losses"}
+        default=10,
+        metadata={"help": "stop after this many consecutive updates with non-finite gradients"},
+    )
+    checkpoint_every: int = field(
+        default=0,
+        metadata={"help": "also write checkpoint.pt every this many steps (0 = epoch ends only)"},
+    )
+    elastic: bool = field(
+        default=False,
+        metadata={
+            "help": "Horovod elastic training (launch with horovodrun --min-np/--max-np and a "
+            "--host-discovery-script; needs --out): a lost worker rolls the others back to the "
+            "last commit and they continue"
+        },
+    )
+    commit_every: int = field(
+        default=10, metadata={"help": "with --elastic: steps between commits of the state"}
     )
 
     def __post_init__(self) -> None:
@@ -111,8 +126,10 @@ class TrainConfig:
             raise ValueError("need epochs >= 1, steps >= 0, batch_size >= 1, log_every >= 1")
         if self.eval_every < 0:
             raise ValueError(f"--eval-every must be >= 0, got {self.eval_every}")
-        if self.warmup_steps < 0:
-            raise ValueError(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
+        if self.warmup_steps < 0 or self.checkpoint_every < 0 or self.commit_every < 1:
+            raise ValueError(
+                "need --warmup-steps >= 0, --checkpoint-every >= 0, --commit-every >= 1"
+            )
 
 
 def amp_dtype(amp: str, device: str) -> torch.dtype | None:
@@ -130,20 +147,24 @@ def lr_factor(
     scale_lr: bool,
     warmup_steps: int,
     decay: str = "constant",
-    total_steps: int = 0,
+    progress: float = 0.0,
+    warmup_end: float = 0.0,
 ) -> float:
     """Learning-rate multiplier at ``step`` (0-based): ``ranks`` with ``scale_lr`` (the linear
     scaling rule of Goyal et al.), reached linearly over ``warmup_steps`` — from 1 with scaling,
-    from 0 without — then constant, or with ``decay="cosine"`` multiplied by
-    ½(1 + cos(π·t)), t running from 0 after the warm-up to 1 at ``total_steps``."""
+    from 0 without — then constant, or with ``decay="cosine"`` multiplied by ½(1 + cos(π·t)),
+    t running from 0 at the end of the warm-up to 1 at the end of the schedule. ``progress`` is
+    the fraction of the schedule (``--epochs``) done before this step and ``warmup_end`` the
+    fraction at which the warm-up ends; both count data, not steps, so that the schedule stays
+    the same when the number of ranks changes."""
     target = float(ranks) if scale_lr else 1.0
     if step < warmup_steps:
         start = 1.0 if scale_lr else 0.0
         return start + (target - start) * (step + 1) / warmup_steps
-    if decay == "constant" or total_steps <= warmup_steps:
+    if decay == "constant" or warmup_end >= 1.0:
         return target
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return target * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+    t = min(max((progress - warmup_end) / (1.0 - warmup_end), 0.0), 1.0)
+    return target * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
 def move(batch: Any, device: torch.device) -> Any:
@@ -156,195 +177,110 @@ def move(batch: Any, device: torch.device) -> Any:
 
 
 class Updater:
-    """Performs each phase's distributed update and keeps its timing (see ``distributed.task``)."""
+    """The :data:`~distributed.task.Phase` factory handed to ``task.step``; times communication.
+
+    ``communication`` accumulates, per phase, the time from the last local gradient (a hook on
+    every parameter) to the averaged gradients being in place: under Horovod the wait in
+    ``synchronize()``, under DDP the end of the backward pass, where it waits for its buckets.
+    """
 
     def __init__(
-        self, task: Task, optimizers: dict[str, Any], dtype: torch.dtype | None, clip_grad: float
+        self,
+        models: Mapping[str, torch.nn.Module],
+        step_models: Mapping[str, Any],
+        optimizers: Mapping[str, Any],
+        engine: Engine,
+        dtype: torch.dtype | None,
+        clip_grad: float,
     ) -> None:
-        self.task = task
-        self.optimizers = optimizers
+        self.models, self.step_models, self.optimizers = models, step_models, optimizers
+        self.engine, self.clip_grad = engine, clip_grad
         # GradScaler only for fp16 on CUDA; elsewhere a disabled scaler passes everything through.
         self.scalers = {
             name: torch.amp.GradScaler("cuda", enabled=dtype is torch.float16)
             for name in optimizers
         }
-        self.clip_grad = clip_grad
-        self.allreduce_time = 0.0
-        self.skipped = 0  # consecutive updates skipped for a non-finite loss
+        self.communication = 0.0
+        self.last_gradient = 0.0
+        self.skipped = 0  # consecutive updates skipped for non-finite gradients
+        for model in models.values():
+            for p in model.parameters():
+                p.register_post_accumulate_grad_hook(self._gradient_ready)
+
+    def _gradient_ready(self, _: torch.Tensor) -> None:
+        self.last_gradient = time.perf_counter()
 
     @contextmanager
-    def __call__(self, name: str) -> Iterator[Update]:
+    def __call__(self, name: str) -> Iterator[PhaseStep]:
         frozen = [
             p
-            for other, m in self.task.models.items()
+            for other, m in self.models.items()
             if other != name
             for p in m.parameters()
             if p.requires_grad
         ]
-        for p in frozen:  # their Horovod hooks must not fire on this phase's backward
+        for p in frozen:  # their gradient hooks must not fire on this phase's backward
             p.requires_grad_(False)
-        optimizer, scaler = self.optimizers[name], self.scalers[name]
-        optimizer.zero_grad()
-
-        def update(loss: torch.Tensor) -> None:
-            finite = torch.tensor(float(torch.isfinite(loss.detach()).all()))
-            if hvd.allreduce(finite, op=hvd.Min, name=f"finite.{name}").item() < 1:
-                self.skipped += 1  # every rank agrees to skip: no backward, no allreduce
-                log.warning("non-finite %s loss: update skipped (%d in a row)", name, self.skipped)
-                return
-            self.skipped = 0
-            scaler.scale(loss).backward()
-            start = time.perf_counter()
-            optimizer.synchronize()  # Horovod: wait for the gradient allreduce
-            self.allreduce_time += time.perf_counter() - start
-            scaler.unscale_(optimizer)
-            if self.clip_grad > 0:
-                params = [p for g in optimizer.param_groups for p in g["params"]]
-                torch.nn.utils.clip_grad_norm_(params, self.clip_grad)
-            with optimizer.skip_synchronize():
-                scaler.step(optimizer)
-            scaler.update()
-
+        self.optimizers[name].zero_grad()
         try:
-            yield update
+            yield PhaseStep(self.step_models[name], partial(self._update, name))
         finally:
             for p in frozen:
                 p.requires_grad_(True)
 
-
-def distributed_optimizers(task: Task, compression: str = "none") -> dict[str, Any]:
-    """Wrap each task optimizer in Horovod's, with parameter names prefixed by the model name."""
-    codec = hvd.Compression.fp16 if compression == "fp16" else hvd.Compression.none
-    wrapped = {}
-    for name, optimizer in task.optimizers.items():
-        named = [(f"{name}.{n}", p) for n, p in task.models[name].named_parameters()]
-        wrapped[name] = hvd.DistributedOptimizer(
-            optimizer, named_parameters=named, compression=codec
-        )
-    return wrapped
-
-
-def broadcast_state(task: Task, optimizers: dict[str, Any]) -> None:
-    """Rank 0's parameters and optimizer state on every rank."""
-    for model in task.models.values():
-        hvd.broadcast_parameters(model.state_dict(), root_rank=0)
-    for optimizer in optimizers.values():
-        hvd.broadcast_optimizer_state(optimizer, root_rank=0)
-
-
-def rng_state() -> dict:
-    """This process's python, numpy and torch random states."""
-    return {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-
-
-def set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-
-
-def save_checkpoint(
-    path: Path, task: Task, optimizers: dict[str, Any], updater: Updater, state: dict
-) -> None:
-    """Models, optimizers, scalers, every rank's RNG state and ``state`` (step, epoch, config).
-
-    Collective (every rank calls it; rank 0 writes). Written atomically: temporary file + rename.
-    """
-    rng = hvd.allgather_object(rng_state(), name="rng_states")
-    if hvd.rank() != 0:
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(
-        {
-            "models": {k: m.state_dict() for k, m in task.models.items()},
-            "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
-            "scalers": {k: sc.state_dict() for k, sc in updater.scalers.items()},
-            "rng": rng,
-            **state,
-        },
-        tmp,
-    )
-    tmp.replace(path)
-
-
-def load_checkpoint(path: Path, task: Task, optimizers: dict[str, Any], updater: Updater) -> int:
-    """Restore what :func:`save_checkpoint` wrote (on every rank); returns the step reached."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    for name, model in task.models.items():
-        model.load_state_dict(state["models"][name])
-    for name, optimizer in optimizers.items():
-        optimizer.load_state_dict(state["optimizers"][name])
-    for name, scaler in updater.scalers.items():
-        scaler.load_state_dict(state["scalers"][name])
-    if hvd.rank() < len(state["rng"]):  # same world size: each rank continues its own stream
-        set_rng_state(state["rng"][hvd.rank()])
-    return int(state["step"])
-
-
-class ResumableSampler(DistributedSampler):
-    """DistributedSampler that can start an epoch after its first ``skip`` batches (resume)."""
-
-    skip = 0
-
-    def __iter__(self):
-        return iter(list(super().__iter__())[self.skip :])
-
-    def __len__(self) -> int:
-        return super().__len__() - self.skip
-
-
-def allreduce_metrics(sums: dict[str, float], count: int) -> dict[str, float]:
-    """Average accumulated metric sums over steps and ranks (one allreduce)."""
-    names = sorted(sums)
-    local = torch.tensor([sums[n] / max(count, 1) for n in names], dtype=torch.float64)
-    return dict(
-        zip(names, hvd.allreduce(local, op=hvd.Average, name="metrics").tolist(), strict=True)
-    )
-
-
-def parameter_spread(task: Task) -> float:
-    """Largest difference of any parameter between ranks (0.0 when all ranks agree)."""
-    flat = torch.cat(
-        [p.detach().double().flatten().cpu() for m in task.models.values() for p in m.parameters()]
-    )
-    high = hvd.allreduce(flat, op=hvd.Max, name="spread.max")
-    low = hvd.allreduce(flat, op=hvd.Min, name="spread.min")
-    return float((high - low).abs().max())
+    def _update(self, name: str, loss: torch.Tensor) -> None:
+        optimizer, scaler = self.optimizers[name], self.scalers[name]
+        scaler.scale(loss).backward()
+        self.engine.finish_gradients(optimizer)  # the averaged gradients are in place
+        self.communication += time.perf_counter() - self.last_gradient
+        scaler.unscale_(optimizer)
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        norm = torch.nn.utils.get_total_norm([p.grad for p in params])
+        if not torch.isfinite(norm):  # the same averaged gradients on every rank: same decision
+            self.skipped += 1
+            log.warning("non-finite %s gradients: update skipped (%d in a row)", name, self.skipped)
+            optimizer.zero_grad()
+            scaler.update()
+            return
+        self.skipped = 0
+        if self.clip_grad > 0:
+            torch.nn.utils.clip_grads_with_norm_(params, self.clip_grad, norm)
+        self.engine.optimizer_step(optimizer, scaler)
+        scaler.update()
 
 
 def train(
     task: Task,
     cfg: TrainConfig,
+    engine: Engine,
     info: RankInfo,
     out: Path,
     seed: int,
     config_record: dict,
     resume: bool = False,
 ) -> dict[str, float]:
-    """Train ``task`` under Horovod; rank 0 writes metrics, timing, checkpoint and report to
-    ``out``. With ``resume``, continue from ``out/checkpoint.pt`` (models, optimizers, RNG
-    streams, position in the epoch) and append to the run's files. Returns the final
-    evaluation metrics (rank 0; other ranks get {})."""
+    """Train ``task``; rank 0 writes metrics, timing, checkpoints and the report to ``out``.
+
+    With ``resume``, continue from ``out/checkpoint.pt`` (models, optimizers, random streams,
+    position in the data) and append to the run's files. Returns the final evaluation metrics
+    (rank 0; other ranks get {})."""
     device = torch.device(info.device)
     dtype = amp_dtype(cfg.amp, info.device)
-    optimizers = distributed_optimizers(task, cfg.compression)
+    step_models, optimizers = engine.distributed(task.models, task.optimizers, cfg.compression)
     base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optimizers.items()}
-    updater = Updater(task, optimizers, dtype, cfg.clip_grad)
-    step = load_checkpoint(out / "checkpoint.pt", task, optimizers, updater) if resume else 0
-    broadcast_state(task, optimizers)  # Horovod: everyone starts from rank 0's state
-
-    sampler = ResumableSampler(
-        task.train_set,
-        num_replicas=info.size,
-        rank=info.rank,
-        shuffle=True,
-        seed=seed,
-        drop_last=True,
-    )
+    updater = Updater(task.models, step_models, optimizers, engine, dtype, cfg.clip_grad)
+    scalers = updater.scalers
+    sampler = ShardedSampler(len(task.train_set), cfg.batch_size, engine.rank, engine.size, seed)
+    if sampler.steps_per_epoch() == 0:
+        raise ValueError(
+            f"{len(task.train_set)} training items are fewer than one batch of "
+            f"{cfg.batch_size} per rank on {engine.size} rank(s)"
+        )
+    position = Position()
+    if resume:
+        position = load_checkpoint(
+            out / "checkpoint.pt", task.models, optimizers, scalers, engine.rank, engine.size, seed
+        )
     loader = DataLoader(
         task.train_set,
         batch_size=cfg.batch_size,
@@ -354,104 +290,177 @@ def train(
         drop_last=True,
         persistent_workers=cfg.loader_workers > 0,
         multiprocessing_context="forkserver" if cfg.loader_workers else None,
-        generator=torch.Generator().manual_seed(seed + info.rank),  # not the global stream
+        generator=torch.Generator().manual_seed(seed + engine.rank),  # not the global stream
     )
-    steps_per_epoch = len(loader)
-    if steps_per_epoch == 0:
-        raise ValueError(
-            f"{len(task.train_set)} training items are fewer than one batch of "
-            f"{cfg.batch_size} per rank on {info.size} rank(s)"
-        )
-    schedule_steps = steps_per_epoch * cfg.epochs  # the lr decay spans --epochs, whatever --steps
-    total = min(schedule_steps, cfg.steps) if cfg.steps else schedule_steps
+    step_limit = cfg.steps or math.inf
     log.info(
-        "%d step(s)%s: %d epoch(s) × %d steps of %d per rank; amp %s; %d loader worker(s)",
-        total,
-        f" (resuming after step {step})" if resume else "",
+        "%s%s: %d epoch(s) × %d steps of %d per rank on %d rank(s) (%s); amp %s; %d loader "
+        "worker(s)",
+        f"{cfg.steps} step(s)" if cfg.steps else "training",
+        f", resuming after step {position.step}" if resume else "",
         cfg.epochs,
-        steps_per_epoch,
+        sampler.steps_per_epoch(),
         cfg.batch_size,
+        engine.size,
+        engine.name,
         dtype,
         cfg.loader_workers,
     )
 
-    run_log = RunLog(out, append=resume) if info.is_root else None
-    best = BestModel(task, out, run_log, resume) if info.is_root and cfg.evaluate else None
-    sums: dict[str, float] = defaultdict(float)
-    count = 0
-    bar = tqdm(total=total, initial=step, unit="step", disable=not info.is_root, dynamic_ncols=True)
-    for model in task.models.values():
-        model.train()
-    epoch = step // steps_per_epoch
-    while step < total:
-        sampler.set_epoch(epoch)
-        sampler.skip = (step - epoch * steps_per_epoch) * cfg.batch_size
-        batches = iter(loader)
-        while step < total:
-            start = time.perf_counter()
-            try:
+    records: dict[str, Any] = {"log": None, "best": None}
+
+    def open_records() -> None:
+        """Rank 0's files (again after an elastic reset made another process rank 0)."""
+        if engine.rank == 0 and records["log"] is None:
+            append = resume or (cfg.elastic and (out / "metrics.csv").is_file())
+            records["log"] = RunLog(out, append=append)
+            if cfg.evaluate:
+                records["best"] = BestModel(task, out, records["log"], append)
+
+    def checkpoint(at: Position) -> None:
+        """Collective: every rank's random streams go to rank 0, which writes."""
+        rngs = engine.allgather_object(rng_state())
+        if engine.rank == 0:
+            extra = {"epoch": at.epoch, "config": config_record}
+            save_checkpoint(
+                out / "checkpoint.pt", task.models, optimizers, scalers, rngs, at, extra
+            )
+
+    def run(state: Any) -> None:
+        """The steps from ``state.position`` to the end (again after an elastic reset)."""
+        open_records()
+        sampler.rank, sampler.size = engine.rank, engine.size
+        position: Position = state.position
+        bar = tqdm(
+            total=min(step_limit, sampler.steps_per_epoch() * cfg.epochs),
+            initial=position.step,
+            unit="step",
+            disable=engine.rank != 0,
+            dynamic_ncols=True,
+        )
+        sums: dict[str, float] = defaultdict(float)
+        count = 0
+        for model in task.models.values():
+            model.train()
+        while position.epoch < cfg.epochs and position.step < step_limit:
+            sampler.position = position
+            batches = iter(loader)
+            for _ in range(sampler.steps_left()):
+                if position.step >= step_limit:
+                    break
+                # Data: wait for the loader, then copy to the device.
+                start = time.perf_counter()
                 batch = next(batches)
-            except StopIteration:
-                break
-            batch = move(batch, device)
-            data_wait = time.perf_counter() - start
-            factor = lr_factor(
-                step, info.size, cfg.scale_lr, cfg.warmup_steps, cfg.lr_decay, schedule_steps
-            )
-            for name, optimizer in optimizers.items():
-                for group, base in zip(optimizer.param_groups, base_lrs[name], strict=True):
-                    group["lr"] = base * factor
-            updater.allreduce_time = 0.0
-            autocast = (
-                torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
-            )
-            with autocast:
-                metrics = task.step(batch, updater)
-            if updater.skipped >= cfg.max_nonfinite:
-                raise FloatingPointError(
-                    f"{updater.skipped} consecutive non-finite losses: "
-                    "stopping (lower the learning rate or use --amp off)"
+                loaded = time.perf_counter()
+                batch = move(batch, device)
+                copied = time.perf_counter()
+                # Learning rate for this step, from the position in the schedule.
+                usable = sampler.steps_per_epoch() * sampler.global_batch
+                factor = lr_factor(
+                    position.step,
+                    engine.size,
+                    cfg.scale_lr,
+                    cfg.warmup_steps,
+                    cfg.lr_decay,
+                    (position.epoch + position.consumed / usable) / cfg.epochs,
+                    cfg.warmup_steps / (sampler.steps_per_epoch() * cfg.epochs),
                 )
-            step += 1
-            step_time = time.perf_counter() - start
-            for k, v in metrics.items():
-                sums[k] += v
-            count += 1
-            if run_log:
-                run_log.timing(
-                    step,
-                    epoch,
-                    step_time,
-                    data_wait,
-                    updater.allreduce_time,
-                    cfg.batch_size * info.size,
+                for name, optimizer in optimizers.items():
+                    for group, base in zip(optimizer.param_groups, base_lrs[name], strict=True):
+                        group["lr"] = base * factor
+                # The step: the task's phases, each a distributed update (Updater).
+                updater.communication = 0.0
+                autocast = torch.autocast(device.type, dtype) if dtype else nullcontext()
+                with autocast:
+                    metrics = task.step(batch, updater)
+                if updater.skipped >= cfg.max_nonfinite:
+                    raise FloatingPointError(
+                        f"{updater.skipped} consecutive non-finite gradients: stopping (lower "
+                        "the learning rate or use --amp off)"
+                    )
+                position = replace(
+                    position,
+                    step=position.step + 1,
+                    consumed=position.consumed + sampler.global_batch,
                 )
-            if step % cfg.log_every == 0 or step == total:
-                averaged = allreduce_metrics(sums, count)
-                sums.clear()
-                count = 0
-                if run_log:
-                    run_log.metrics(step, epoch, averaged)
-                    shown = ("total", "loss_d", "loss_g")
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in averaged.items() if k in shown})
-            bar.update(1)
-            if cfg.eval_every and step % cfg.eval_every == 0 and step < total:
-                state = {"epoch": epoch, "step": step, "config": config_record}
-                save_checkpoint(out / "checkpoint.pt", task, optimizers, updater, state)
-                if best:  # rank 0 evaluates; the others wait for it in the next allreduce
-                    best.evaluate(step, epoch)
-        epoch += 1
-        state = {"epoch": step // steps_per_epoch, "step": step, "config": config_record}
-        save_checkpoint(out / "checkpoint.pt", task, optimizers, updater, state)
-    bar.close()
-    spread = parameter_spread(task)  # every rank must end with the same model
+                for k, v in metrics.items():
+                    sums[k] += v
+                count += 1
+                # Metrics averaged over ranks on logging steps only (one allreduce).
+                averaged = None
+                if position.step % cfg.log_every == 0 or position.step == step_limit:
+                    reduce_start = time.perf_counter()
+                    averaged = average_metrics(engine, sums, count)
+                    updater.communication += time.perf_counter() - reduce_start
+                    sums.clear()
+                    count = 0
+                seconds = {
+                    "step_time": time.perf_counter() - start,
+                    "data_wait": loaded - start,
+                    "copy": copied - loaded,
+                    "communication": updater.communication,
+                }
+                if records["log"]:
+                    run_log = records["log"]
+                    run_log.timing(position.step, position.epoch, seconds, sampler.global_batch)
+                    if averaged:
+                        run_log.metrics(position.step, position.epoch, averaged)
+                        shown = ("total", "loss_d", "loss_g")
+                        bar.set_postfix({k: f"{v:.3g}" for k, v in averaged.items() if k in shown})
+                bar.update(1)
+                # Checkpoints, evaluations, elastic commits at their cadences.
+                if cfg.checkpoint_every and position.step % cfg.checkpoint_every == 0:
+                    checkpoint(position)
+                evaluate = cfg.eval_every and position.step % cfg.eval_every == 0
+                if evaluate and position.step < step_limit:
+                    checkpoint(position)
+                    if records["best"]:  # rank 0 evaluates; the others wait in the next collective
+                        records["best"].evaluate(position.step, position.epoch)
+                if cfg.elastic and position.step % cfg.commit_every == 0:
+                    state.position = position
+                    state.scalers = {k: s.state_dict() for k, s in scalers.items()}
+                    state.commit()  # Horovod elastic: the point a lost worker rolls back to
+            if position.consumed + sampler.global_batch > sampler.length:  # the epoch is done
+                position = Position(position.step, position.epoch + 1, 0)
+            checkpoint(position)
+        state.position = position
+        bar.close()
+
+    def on_reset(state: Any) -> None:
+        """After an elastic reset: the committed state is back; adapt to the new world."""
+        reseed(seed, engine.rank, state.position.step)
+        for name, scaler in scalers.items():
+            scaler.load_state_dict(state.scalers[name])
+        if engine.rank == 0:
+            log.warning(
+                "world size now %d: continuing from the commit at step %d (rank streams "
+                "reseeded; learning rates follow the world size)",
+                engine.size,
+                state.position.step,
+            )
+
+    if cfg.elastic:
+        engine.run_elastic(
+            run,
+            task.models,
+            optimizers,
+            on_reset,
+            position=position,
+            scalers={k: s.state_dict() for k, s in scalers.items()},
+        )
+    else:
+        engine.broadcast_state(task.models, optimizers)  # everyone starts from rank 0's state
+        state = _LocalState(position)
+        run(state)
+        position = state.position
+    spread = parameter_spread(engine, task)  # every rank must end with the same model
 
     results: dict[str, float] = {}
-    if info.is_root:
-        results = {"steps": step, "param_spread_between_ranks": spread}
-        if best:
-            results.update(best.evaluate(step, step // steps_per_epoch))
-        run_log.close()
+    if engine.rank == 0:
+        results = {"steps": position.step, "param_spread_between_ranks": spread}
+        if records["best"]:
+            results.update(records["best"].evaluate(position.step, position.epoch))
+        records["log"].close()
         log.info(
             "evaluation: %s",
             ", ".join(f"{k} {v:.4g}" for k, v in results.items() if math.isfinite(v)),
@@ -463,120 +472,23 @@ def train(
     return results
 
 
-class BestModel:
-    """Rank 0: evaluates the task, appends ``evaluations.csv``, keeps ``best.pt``.
+class _LocalState:
+    """Where a non-elastic run keeps its position (elastic: in ``hvd.elastic.TorchState``)."""
 
-    ``best.pt`` is a copy of the checkpoint written just before the evaluation with the lowest
-    ``task.selection_metric`` (the same format as ``checkpoint.pt``, plus ``selection``: metric,
-    value, step), so everything that reads a checkpoint reads it too. A resumed run keeps the
-    saved best unless it was picked by another metric.
-    """
-
-    def __init__(self, task: Task, out: Path, run_log: RunLog, resume: bool) -> None:
-        self.task, self.out, self.run_log = task, out, run_log
-        self.metric = task.selection_metric
-        self.best = math.inf
-        if resume and (out / "best.pt").is_file():
-            saved = torch.load(out / "best.pt", map_location="cpu", weights_only=False)["selection"]
-            if saved["metric"] == self.metric:
-                self.best = saved["value"]
-            else:
-                log.info(
-                    "best.pt was picked by %s; the first evaluation by %s replaces it",
-                    saved["metric"],
-                    self.metric,
-                )
-
-    def evaluate(self, step: int, epoch: int) -> dict[str, float]:
-        """Evaluate the models as they are now (``checkpoint.pt`` must hold them)."""
-        for model in self.task.models.values():
-            model.eval()
-        metrics = self.task.evaluate()
-        for model in self.task.models.values():
-            model.train()
-        self.run_log.evaluation(step, epoch, metrics)
-        value = metrics[self.metric]
-        if value < self.best:
-            self.best = value
-            state = torch.load(self.out / "checkpoint.pt", map_location="cpu", weights_only=False)
-            state["selection"] = {"metric": self.metric, "value": value, "step": step}
-            tmp = self.out / "best.pt.tmp"
-            torch.save(state, tmp)
-            tmp.replace(self.out / "best.pt")
-            log.info("step %d: %s %.4g, the best so far -> best.pt", step, self.metric, value)
-        return metrics
+    def __init__(self, position: Position) -> None:
+        self.position = position
 
 
-class RunLog:
-    """Rank 0's records: ``metrics.csv``, ``timing.jsonl`` and TensorBoard events
-    (``tensorboard --logdir RUN_DIR``: the averaged metrics and samples/s per step)."""
+def average_metrics(engine: Engine, sums: dict[str, float], count: int) -> dict[str, float]:
+    """Average accumulated metric sums over steps and ranks (one allreduce)."""
+    names = sorted(sums)
+    local = torch.tensor([sums[n] / max(count, 1) for n in names], dtype=torch.float64)
+    return dict(zip(names, engine.allreduce(local, "mean").tolist(), strict=True))
 
-    def __init__(self, out: Path, append: bool = False) -> None:
-        mode = "a" if append else "w"
-        self.metrics_file = (out / "metrics.csv").open(mode, newline="")
-        self.timing_file = (out / "timing.jsonl").open(mode)
-        self.writer: csv.DictWriter | None = None
-        self.totals = defaultdict(float)  # seconds summed over this run's steps
-        self.has_header = append and (out / "metrics.csv").stat().st_size > 0
-        self.evaluations = out / "evaluations.csv"
-        if not append:
-            self.evaluations.unlink(missing_ok=True)
-        self.tensorboard = SummaryWriter(out)
 
-    def timing(
-        self,
-        step: int,
-        epoch: int,
-        step_time: float,
-        data_wait: float,
-        allreduce: float,
-        samples: int,
-    ) -> None:
-        record = {
-            "step": step,
-            "epoch": epoch,
-            "step_time": step_time,
-            "data_wait": data_wait,
-            "allreduce": allreduce,
-            "compute": step_time - data_wait - allreduce,
-            "samples_per_s": samples / step_time,
-        }
-        for key in ("step_time", "data_wait", "allreduce"):
-            self.totals[key] += record[key]
-        self.timing_file.write(json.dumps(record) + "\n")
-        self.tensorboard.add_scalar("timing/samples_per_s", record["samples_per_s"], step)
-
-    def metrics(self, step: int, epoch: int, averaged: dict[str, float]) -> None:
-        row = {"step": step, "epoch": epoch, **averaged}
-        if self.writer is None:
-            self.writer = csv.DictWriter(self.metrics_file, fieldnames=list(row))
-            if not self.has_header:
-                self.writer.writeheader()
-        self.writer.writerow(row)
-        for name, value in averaged.items():
-            self.tensorboard.add_scalar(f"train/{name}", value, step)
-        self.metrics_file.flush()
-        self.timing_file.flush()
-
-    def evaluation(self, step: int, epoch: int, metrics: dict[str, float]) -> None:
-        row = pd.DataFrame([{"step": step, "epoch": epoch, **metrics}])
-        if self.evaluations.is_file():  # a resumed run may add metrics: keep every column
-            # round_trip: pandas' default float parser can be 1 ulp off, and the file is rewritten
-            earlier = pd.read_csv(self.evaluations, float_precision="round_trip")
-            row = pd.concat([earlier, row], ignore_index=True)
-        row.to_csv(self.evaluations, index=False)
-        for name, value in metrics.items():
-            if math.isfinite(value):
-                self.tensorboard.add_scalar(f"eval/{name}", value, step)
-
-    def close(self) -> None:
-        t = self.totals
-        if t["step_time"] > 0:
-            log.info(
-                "time per step: %.1f%% waiting for data, %.1f%% in allreduce (timing.jsonl)",
-                100 * t["data_wait"] / t["step_time"],
-                100 * t["allreduce"] / t["step_time"],
-            )
-        self.metrics_file.close()
-        self.timing_file.close()
-        self.tensorboard.close()
+def parameter_spread(engine: Engine, task: Task) -> float:
+    """Largest difference of any parameter between ranks (0.0 when all ranks agree)."""
+    flat = torch.cat(
+        [p.detach().double().flatten().cpu() for m in task.models.values() for p in m.parameters()]
+    )
+    return float((engine.allreduce(flat, "max") - engine.allreduce(flat, "min")).abs().max())

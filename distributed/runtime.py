@@ -1,8 +1,8 @@
-"""Horovod process set-up: init, device/thread pinning, per-rank seeding and rank-0 logging.
+"""Process set-up: join the engine's world, pin device/threads, seed per rank, log on rank 0.
 
 Everything a rank does before it touches a model lives here, in Horovod's order
-(``hvd.init`` → pin device or threads → seed). The rest of the project asks
-:func:`init_horovod` for a :class:`RankInfo` and never calls ``hvd.rank()`` itself.
+(init → pin device or threads → seed). The rest of the project asks :func:`init_rank` for the
+engine and a :class:`RankInfo` and never reads ranks from the environment itself.
 """
 
 from __future__ import annotations
@@ -14,23 +14,25 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import horovod.torch as hvd
 import numpy as np
 import torch
+
+from distributed.engine import Engine, start_engine
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RankInfo:
-    """Where this process sits in the Horovod world.
+    """Where this process sits in the world when it starts (an elastic run may change it).
 
     Attributes:
         rank: global rank, 0 … size−1.
         size: number of processes in the job.
         local_rank: rank among the processes on this host (selects the GPU).
         local_size: processes on this host (divides the CPU cores).
-        controller: ``"mpi"`` or ``"gloo"``, the transport Horovod chose for this run.
+        engine: ``"horovod"`` or ``"torch"``.
+        controller: the transport, ``"mpi"``, ``"gloo"`` or ``"nccl"``.
         device: ``"cuda:<local_rank>"`` or ``"cpu"``.
         threads: torch intra-op threads this rank uses.
         host: host name.
@@ -40,6 +42,7 @@ class RankInfo:
     size: int
     local_rank: int
     local_size: int
+    engine: str
     controller: str
     device: str
     threads: int
@@ -53,10 +56,21 @@ class RankInfo:
         return asdict(self)
 
 
-def init_horovod(threads_per_rank: int = 1, seed: int = 0) -> RankInfo:
-    """Initialise Horovod and pin this process to its share of the machine.
+def seed_rank(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and every GPU) with ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def init_rank(
+    backend: str = "auto", threads_per_rank: int = 1, seed: int = 0
+) -> tuple[Engine, RankInfo]:
+    """Join the world and pin this process to its share of the machine.
 
     Args:
+        backend: ``auto`` (from the launcher, :func:`distributed.engine.detect_backend`),
+            ``horovod`` or ``torch``.
         threads_per_rank: torch threads per rank on CPU (default 1). With ``local_size``
             ranks on a host, more than ``cores // local_size`` oversubscribes the cores and
             silently destroys scaling; 0 means ``max(1, cores // local_size)``.
@@ -65,36 +79,32 @@ def init_horovod(threads_per_rank: int = 1, seed: int = 0) -> RankInfo:
             Parameters still start identical: they are broadcast from rank 0.
 
     Returns:
-        The :class:`RankInfo` of this process.
+        The engine and the :class:`RankInfo` of this process.
     """
     if threads_per_rank < 0:
-        raise ValueError(f"threads_per_rank must be >= 0, got {threads_per_rank}")
-    hvd.init()  # Horovod: start the background communication thread and join the world.
-
+        raise ValueError(f"--threads-per-rank must be >= 0, got {threads_per_rank}")
+    engine = start_engine(backend, "cuda" if torch.cuda.is_available() else "cpu")
     if torch.cuda.is_available():
-        # Horovod: one GPU per process, chosen by local rank.
-        torch.cuda.set_device(hvd.local_rank())
-        device = f"cuda:{hvd.local_rank()}"
+        torch.cuda.set_device(engine.local_rank)  # one GPU per process, chosen by local rank
+        device = f"cuda:{engine.local_rank}"
     else:
         device = "cpu"
     if threads_per_rank == 0:
-        threads_per_rank = max(1, (os.cpu_count() or 1) // hvd.local_size())
-    torch.set_num_threads(threads_per_rank)  # Horovod: no more threads than this rank's cores.
-
-    random.seed(seed + hvd.rank())
-    np.random.seed(seed + hvd.rank())
-    torch.manual_seed(seed + hvd.rank())
-
-    return RankInfo(
-        rank=hvd.rank(),
-        size=hvd.size(),
-        local_rank=hvd.local_rank(),
-        local_size=hvd.local_size(),
-        controller="mpi" if hvd.mpi_enabled() else "gloo",
+        threads_per_rank = max(1, (os.cpu_count() or 1) // engine.local_size)
+    torch.set_num_threads(threads_per_rank)  # no more threads than this rank's cores
+    seed_rank(seed + engine.rank)
+    info = RankInfo(
+        rank=engine.rank,
+        size=engine.size,
+        local_rank=engine.local_rank,
+        local_size=engine.local_size,
+        engine=engine.name,
+        controller=engine.controller,
         device=device,
         threads=torch.get_num_threads(),
         host=os.uname().nodename,
     )
+    return engine, info
 
 
 def setup_logging(info: RankInfo, log_file: Path | None = None) -> None:

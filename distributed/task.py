@@ -1,32 +1,44 @@
-"""The seam between the models and Horovod: what a trainable task gives the training loop.
+"""The seam between the models and the distributed engines: what a trainable task gives the loop.
 
 A task owns its models, one optimizer per model it trains, its training set and how to collate
-it, and the maths of one step. It never calls Horovod: the loop wraps its optimizers, shards its
-data, and hands ``step`` a :class:`Phase` factory that performs the distributed update::
+it, and the maths of one step. It never calls an engine: the loop shards its data, and hands
+``step`` a :class:`Phase` factory that performs the distributed update of one model::
 
     def step(self, batch, phase):
-        with phase("gvae") as update:      # parameters of every *other* model are frozen here
-            losses = self.losses(batch)
-            update(losses["total"])        # backward, allreduce, (unscale, clip,) optimizer step
+        with phase("gvae") as gvae:          # the parameters of every *other* model are frozen
+            losses = self.losses(batch, gvae.model)   # the trained model, called as the engine
+            gvae.update(losses["total"])     # needs: backward, average, (unscale, clip,) step
         return {name: value.item() for name, value in losses.items()}
 
-A GAN opens two phases per step ("discriminator", then "generator"); freezing the model that is
-not being optimised keeps its gradient hooks silent, so its optimizer neither averages nor
-applies gradients from the other model's loss.
+Inside a phase, call the model being trained through ``phase.model`` (under torchrun that is its
+DistributedDataParallel wrapper, under Horovod the model itself) and every other model directly.
+A GAN opens two phases per step ("discriminator", then "generator"); the model that is not being
+optimised is frozen, so the gradients of the other model's loss are neither averaged nor applied
+to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 from torch.utils.data import Dataset
 
-Update = Callable[[torch.Tensor], None]
-Phase = Callable[[str], AbstractContextManager[Update]]
+
+@dataclass(frozen=True)
+class PhaseStep:
+    """What ``with phase(name) as p`` gives: the trained model as the engine runs it, and the
+    update that backpropagates a loss and applies the averaged gradients."""
+
+    model: Callable[..., Any]
+    update: Callable[[torch.Tensor], None]
+
+
+Phase = Callable[[str], AbstractContextManager[PhaseStep]]
 
 
 class Task(Protocol):

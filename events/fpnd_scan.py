@@ -5,7 +5,7 @@
 Each ``--variant`` is a comma-separated list of :class:`~events.pythia.JetSourceConfig` fields
 (``key=value``); the default settings always run first as the reference. Every variant generates
 the same number of jets from the same seeds and prints its FPND against the real JetNet class
-(:mod:`mpgan.fpnd`) with two shape measures of the 30 leading particles: the 84% quantile of
+(:mod:`evaluation.fpnd`) with two shape measures of the 30 leading particles: the 84% quantile of
 |ηrel| and the median relative mass m/pT. FPND on fewer than the paper's 50 000 jets is biased
 upwards, so compare variants at equal ``-n``.
 """
@@ -20,10 +20,10 @@ import sys
 import numpy as np
 import pandas as pd
 
+from evaluation.fpnd import fpnd
+from evaluation.jet_metrics import jet_mass
 from events.generate import run_chunks
 from events.pythia import JetSourceConfig
-from mpgan.fpnd import fpnd
-from mpgan.metrics import jet_mass
 
 log = logging.getLogger("events.fpnd_scan")
 

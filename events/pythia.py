@@ -36,7 +36,7 @@ class JetSourceConfig:
     pthat_max: float = field(default=1005.0, metadata={"help": "hard-process pT upper edge [GeV]"})
     # R = 0.4, not the 0.8 of the MPGAN paper's text: the FPND scan (events.fpnd_scan,
     # docs/fpnd_scan/) brings g, q and t jets from FPND 60 / 75 / 23 at R = 0.8 to 0.15 / 0.61 /
-    # 0.13 at R = 0.4, and JetNet's own feature maxima (mpgan.data.FEATURE_MAXIMA) put every
+    # 0.13 at R = 0.4, and JetNet's own feature maxima (evaluation.fpnd.JETNET_MAXIMA) put every
     # constituent within |φrel| ≤ 0.52, which R = 0.8 jets violate.
     radius: float = field(default=0.4, metadata={"help": "anti-kT jet radius R"})
     jet_pt_min: float = field(default=800.0, metadata={"help": "leading-jet pT window, low [GeV]"})

@@ -5,7 +5,7 @@
 
 Each jet file is labelled by its stem (``g``, ``q``, ``t``). Reference medians are the values the
 field quotes for JetNet-like jets (``REFERENCE_MASS``); the table puts them next to ours, with
-the FPND of each g/q/t sample against the real JetNet statistics (:mod:`mpgan.fpnd`).
+the FPND of each g/q/t sample against the real JetNet statistics (:mod:`evaluation.fpnd`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from evaluation.fpnd import fpnd
 from events.detector import DetectorConfig
 from events.e2e import read_e2e
 from events.jetnet import read_jetnet, read_num_constituents, read_provenance
-from mpgan.fpnd import fpnd
 
 # Medians quoted for JetNet-like 1 TeV jets with R = 0.8 (../shared/DESIGN.md, "Physics
 # settings"): jet mass [GeV] per class, and the gluon-jet multiplicity before the 30-particle cut.
@@ -84,7 +84,7 @@ def jet_section(
         constituents = "—" if multiplicity is None else quantiles(multiplicity)
         distance = f"{fpnd(pf, name, FPND_JETS):.2f}" if name in ("g", "q", "t") else "—"
         lines.append(
-            f"| {name} | {len(jf)} | {generator['radius'] if generator else '—'} | {distance} | "
+            f"| {name} | {len(jf)} | {(generator or {}).get('radius', '—')} | {distance} | "
             f"{quantiles(jf[:, 2])} | {ref_mass} | "
             f"{constituents} | {ref_mult} | {quantiles(jf[:, 3])} | "
             f"{quantiles(pf[..., 2][real])} | {quantiles(pf[..., 0][real])} | "

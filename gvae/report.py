@@ -201,7 +201,10 @@ def write_report(
         "",
         f"{len(pairs)} held-out events; EMD [GeV] with energyflow, R = {EMD_R}, energies not "
         "normalised; reconstructed hits below the detector thresholds dropped. "
-        f"Report: {len(pairs) / elapsed:.1f} events/s.",
+        f"Report: {len(pairs) / elapsed:.1f} events/s. (A training run's evaluations — "
+        "`evaluation.json`, `evaluations.csv`, which pick `best.pt` — give the median over "
+        "the first `emd_events` held-out events only, 100 by default: a smaller sample than "
+        "this report's.)",
         "",
         "| scope | method | mean | median | 16% | 84% |",
         "|---|---|---|---|---|---|",
@@ -234,9 +237,9 @@ def load_model(checkpoint: Path) -> tuple[GVAE, HitGraphConfig, dict]:
     if "gvae" not in state.get("models", {}):
         raise ValueError(f"{checkpoint}: not a GVAE checkpoint (models: {list(state['models'])})")
     config = state["config"]
-    model = GVAE(GVAEConfig(**config["GVAEConfig"]))
+    model = GVAE(GVAEConfig(**config["model"]))
     model.load_state_dict(state["models"]["gvae"])
-    return model, HitGraphConfig(**config["HitGraphConfig"]), config
+    return model, HitGraphConfig(**config["graphs"]), config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         model, cfg, config = load_model(args.checkpoint)
-        hits, mean_image = load_event_hits(args.data or Path(config["GVAEData"]["data"]))
+        hits, mean_image = load_event_hits(args.data or Path(config["data"]["data"]))
     except (ValueError, FileNotFoundError) as err:
         print(f"gvae.report: error: {err}", file=sys.stderr)
         return 2

@@ -31,6 +31,13 @@ class GVAEData:
         default=DEFAULT_DATA, metadata={"help": "E2E file (parquet or HDF5): CMS open data or ours"}
     )
     eval_events: int = field(default=500, metadata={"help": "events held out for evaluation"})
+    emd_events: int = field(
+        default=100,
+        metadata={
+            "help": "held-out events whose median EMD each evaluation reports (and best.pt is "
+            "picked by); the end-of-run report uses all --eval-events"
+        },
+    )
     lr: float = field(default=3e-3, metadata={"help": "Adam learning rate"})
 
 
@@ -56,26 +63,29 @@ class GVAETask:
                 f"{data.data}: {len(hits)} events, need more than --eval-events {data.eval_events}"
             )
         self.graphs, self.weights, self.device = graphs, weights, torch.device(device)
+        self.emd_events = data.emd_events
         self.eval_hits = hits[len(hits) - data.eval_events :]
         self.train_set = HitDataset(hits[: len(hits) - data.eval_events])
         self.models = {"gvae": GVAE(model).to(self.device)}
         self.optimizers = {"gvae": torch.optim.Adam(self.models["gvae"].parameters(), lr=data.lr)}
         self.collate = HitBatcher(graphs)
 
-    def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
-        output, enc = self.models["gvae"](batch)
+    def losses(self, batch: Batch, model=None) -> dict[str, torch.Tensor]:
+        """Loss terms of ``batch`` through ``model`` (default: the GVAE itself)."""
+        output, enc = (model or self.models["gvae"])(batch)
         target, _ = to_dense_batch(batch.x, batch.batch, batch_size=batch.num_graphs)
         return gvae_losses(output, target[:, : output.size(1)], enc, self.weights)
 
     def step(self, batch: Batch, phase: Phase) -> dict[str, float]:
-        with phase("gvae") as update:
-            losses = self.losses(batch)
-            update(losses["total"])
+        with phase("gvae") as gvae:
+            losses = self.losses(batch, gvae.model)
+            gvae.update(losses["total"])
         return {name: value.item() for name, value in losses.items()}
 
     @torch.no_grad()
-    def evaluate(self, emd_events: int = 100) -> dict[str, float]:
-        """Held-out losses (eval mode: z = μ) and median EMDs of the first ``emd_events``."""
+    def evaluate(self) -> dict[str, float]:
+        """Held-out losses (eval mode: z = μ) and median EMDs of the first ``emd_events`` held-out
+        events (``emd_events`` is in the result, to tell it from the report's median)."""
         model = self.models["gvae"].eval()
         sums: dict[str, float] = {}
         for start in range(0, len(self.eval_hits), 64):
@@ -83,12 +93,13 @@ class GVAETask:
             for name, value in self.losses(hit_batch(events, self.graphs).to(self.device)).items():
                 sums[name] = sums.get(name, 0.0) + value.item() * len(events)
         metrics = {f"eval_{k}": v / len(self.eval_hits) for k, v in sums.items()}
-        pairs = reconstruct(model.cpu(), self.eval_hits[:emd_events], self.graphs)
+        pairs = reconstruct(model.cpu(), self.eval_hits[: self.emd_events], self.graphs)
         model.to(self.device)
         table = emd_table(pairs, image_hits(self.mean_image)[: self.graphs.max_nodes])
         combined = table[table.scope == "all"]
         for method in ("gvae", "random_pair", "mean_event"):
             metrics[f"emd_median_{method}"] = float(np.median(combined[method]))
+        metrics["emd_events"] = len(pairs)
         return metrics
 
     def report(self, out: Path) -> None:

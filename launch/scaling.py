@@ -206,7 +206,7 @@ def sweep(args: argparse.Namespace, study: Path) -> pd.DataFrame:
                     "time_s": timing.step_time.sum(),
                     "step_ms": 1e3 * timing.step_time.mean(),
                     "compute_ms": 1e3 * timing.compute.mean(),
-                    "allreduce_ms": 1e3 * timing.allreduce.mean(),
+                    "communication_ms": 1e3 * timing.communication.mean(),
                     "data_wait_ms": 1e3 * timing.data_wait.mean(),
                     "samples_per_s": batch * ranks * len(timing) / timing.step_time.sum(),
                 }
@@ -219,13 +219,13 @@ def sweep(args: argparse.Namespace, study: Path) -> pd.DataFrame:
 
 
 def summarise(runs: pd.DataFrame, mode: str) -> pd.DataFrame:
-    """results.csv: the scaling table plus per-step means and the data-wait/allreduce shares."""
+    """results.csv: the scaling table plus per-step means and the data-wait/communication shares."""
     means = runs.groupby("np")[
-        ["step_ms", "compute_ms", "allreduce_ms", "data_wait_ms", "samples_per_s"]
+        ["step_ms", "compute_ms", "communication_ms", "data_wait_ms", "samples_per_s"]
     ].mean()
     results = scaling_table(runs, mode).merge(means.reset_index(), on="np")
     results["data_wait_share"] = results.data_wait_ms / results.step_ms
-    results["allreduce_share"] = results.allreduce_ms / results.step_ms
+    results["communication_share"] = results.communication_ms / results.step_ms
     return results
 
 
@@ -248,10 +248,10 @@ def write_study(runs: pd.DataFrame, args: argparse.Namespace, study: Path) -> pd
             else "Strong scaling: speedup = T(1)/T(p)."
         )
         + " Efficiency = speedup/p.\n\n"
-        "| np | samples/s | step (ms) | data wait | allreduce |\n|---|---|---|---|---|\n"
+        "| np | samples/s | step (ms) | data wait | communication |\n|---|---|---|---|---|\n"
         + "".join(
             f"| {r.np} | {r.samples_per_s:.1f} | {r.step_ms:.1f} | {r.data_wait_share:.1%} | "
-            f"{r.allreduce_share:.1%} |\n"
+            f"{r.communication_share:.1%} |\n"
             for r in results.itertuples()
         )
     )
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(study)
     staging.rename(study)
     shown = ["np", "time_mean_s", "time_std_s", "speedup", "efficiency", "samples_per_s"]
-    shown += ["data_wait_share", "allreduce_share"]
+    shown += ["data_wait_share", "communication_share"]
     log.info(
         "%s\n-> %s", results[shown].to_string(index=False, float_format="{:.3g}".format), study
     )

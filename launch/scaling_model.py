@@ -9,13 +9,14 @@ Per step, a ring allreduce of G gradient bytes over p ranks costs
 
 (bandwidth B, per-message latency α). G = parameters × bytes per parameter (4, or 2 with fp16
 compression). On the study's own machine α and B are fitted (non-negative least squares) to the
-measured allreduce time per step; the fit is shown next to the measurement. For the prediction,
-the step is compute + the part of the allreduce not hidden behind the backward pass:
-t_step(p) = t_compute(p) + (1 − overlap) · t_allreduce(p), with t_compute the measured compute of
-the smallest run (weak scaling) or that divided by p (strong scaling) unless ``--compute-ms``
-gives a GPU step time. Efficiency = t_step(1) / t_step(p) (weak) or t_step(1) / (p t_step(p))
-(strong). The allreduce time measured here also holds the wait for the slowest rank, so the fit
-over-estimates communication on a busy machine.
+measured communication time per step (``timing.jsonl``: from the last gradient to the averaged
+gradients, plus the metric allreduce on logging steps); the fit is shown next to the
+measurement. For the prediction, the step is compute + the part of the allreduce not hidden
+behind the backward pass: t_step(p) = t_compute(p) + (1 − overlap) · t_allreduce(p), with
+t_compute the measured compute of the smallest run (weak scaling) or that divided by p (strong
+scaling) unless ``--compute-ms`` gives a GPU step time. Efficiency = t_step(1) / t_step(p)
+(weak) or t_step(1) / (p t_step(p)) (strong). The communication time measured here also holds
+the wait for the slowest rank, so the fit over-estimates communication on a busy machine.
 
 Link presets (nominal numbers, override with --bandwidth/--latency): ``nvlink`` = DGX A100, 8 GPUs
 per node on NVSwitch (NCCL allreduce bus bandwidth about 230 GB/s, α 5 µs) and, beyond one node,
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.overlap <= 1 or min(args.gpus) < 1:
         parser.error("need 0 <= --overlap <= 1 and --gpus >= 1")
     gradient_bytes = env["parameters"] * args.bytes_per_param
-    fitted = fit_link(results.np.to_numpy(), 1e-3 * results.allreduce_ms.to_numpy(), gradient_bytes)
+    measured = 1e-3 * results.communication_ms.to_numpy()
+    fitted = fit_link(results.np.to_numpy(), measured, gradient_bytes)
     override = None
     if args.bandwidth is not None or args.latency is not None:
         base = link_for(max(args.gpus), args.link, None)
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     here = pd.DataFrame(
         {
             "np": results.np,
-            "allreduce_ms_measured": results.allreduce_ms,
+            "communication_ms_measured": results.communication_ms,
             "allreduce_ms_fitted": 1e3 * ring_allreduce_time(results.np, gradient_bytes, fitted),
             "efficiency_measured": results.efficiency,
         }

@@ -10,7 +10,7 @@
 #   1. torch 2.13.0          (CPU wheel on the CPU machines; the CUDA build of the same pin elsewhere)
 #   2. Open MPI 4.1.8 + mpi4py from PyPI wheels (mpicc/mpirun land in .venv/bin)
 #   3. Horovod 0.28.1 built from its sdist with PyTorch + Gloo + MPI (+ NCCL on CUDA machines)
-#   4. the project itself (pyproject.toml: PyG, energyflow, pythia8mc, fastjet, h5py, ...), editable
+#   4. the project itself (pyproject.toml: PyG, energyflow, jetnet, pythia8mc, fastjet, ...), editable
 #   5. a check: `horovodrun --check-build` must list PyTorch, Gloo and MPI
 set -euo pipefail
 
@@ -129,30 +129,7 @@ fi
 log "installing the project (editable) and its libraries"
 "${PIP[@]}" -e "${ROOT}[dev]"
 
-# --- 5. FPND resources ---------------------------------------------------------------------
-# The pretrained ParticleNet and the real JetNet activation statistics ship inside the jetnet
-# 0.2.5 wheel; read them out of it (installing jetnet would drag coffea and need the network).
-FPND_DIR="$VENV/share/jetnet-fpnd/30_particles"
-if [[ ! -f "$FPND_DIR/pnet_state_dict.pt" ]]; then
-  log "extracting the FPND resources from the jetnet==0.2.5 wheel into $FPND_DIR"
-  WHEEL_DIR="$(mktemp -d)"
-  "$VENV/bin/python" -m pip download --disable-pip-version-check --no-deps -q jetnet==0.2.5 \
-    -d "$WHEEL_DIR"
-  "$VENV/bin/python" - "$WHEEL_DIR"/jetnet-0.2.5-*.whl "$FPND_DIR" <<'PY'
-import sys, zipfile
-from pathlib import Path
-wheel, out = zipfile.ZipFile(sys.argv[1]), Path(sys.argv[2])
-out.mkdir(parents=True, exist_ok=True)
-prefix = "jetnet/evaluation/fpnd_resources/jetnet/30_particles/"
-for name in wheel.namelist():
-    if name.startswith(prefix) and not name.endswith(".py"):
-        (out / name[len(prefix):]).write_bytes(wheel.read(name))
-assert {"pnet_state_dict.pt", "g_mu.txt", "t_sigma.txt"} <= {p.name for p in out.iterdir()}
-PY
-  rm -rf "$WHEEL_DIR"
-fi
-
-# --- 6. the check that proves the build ------------------------------------------------------
+# --- 5. the check that proves the build ------------------------------------------------------
 # A Horovod whose torch extension failed to build only warns on import; --check-build tells.
 log "horovodrun --check-build:"
 horovodrun --check-build

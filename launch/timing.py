@@ -11,7 +11,8 @@ import pandas as pd
 def read_timing(path: Path, warmup: int = 0) -> pd.DataFrame:
     """Timing lines of one run as a table, without the first ``warmup`` steps.
 
-    Columns: step, epoch, step_time, data_wait, allreduce, compute, samples_per_s (seconds).
+    Columns: step, epoch, step_time, data_wait, copy, communication, compute (seconds),
+    samples_per_s.
     """
     path = Path(path)
     if not path.is_file():
@@ -23,7 +24,8 @@ def read_timing(path: Path, warmup: int = 0) -> pd.DataFrame:
 
 
 def summarise_timing(table: pd.DataFrame, samples_per_step: int) -> dict[str, float]:
-    """Mean step time, throughput and the shares of data wait and allreduce in the step time."""
+    """Mean step time, throughput and the shares of data wait, host → device copy and
+    communication in the step time."""
     total = table.step_time.sum()
     return {
         "steps": len(table),
@@ -31,5 +33,6 @@ def summarise_timing(table: pd.DataFrame, samples_per_step: int) -> dict[str, fl
         "step_ms_std": 1e3 * table.step_time.std(ddof=0),
         "samples_per_s": samples_per_step * len(table) / total,
         "data_wait_share": table.data_wait.sum() / total,
-        "allreduce_share": table.allreduce.sum() / total,
+        "copy_share": table.copy.sum() / total,
+        "communication_share": table.communication.sum() / total,
     }

@@ -1,8 +1,9 @@
 """JetNet particle clouds ⇄ MPGAN's normalised inputs, and the training dataset.
 
 Normalisation as in JetNet/MPGAN: each feature divided by its maximum over the JetNet
-30-particle data (η 1.6212, φ 0.5207, pT 0.8935), pT then shifted by −0.5, mask stored as
-mask − 0.5. Physical particle features (ηrel, φrel, pTrel, mask) [N, 30, 4] ⇄ normalised [N, 30, 4].
+30-particle data (:data:`evaluation.fpnd.JETNET_MAXIMA`: η 1.6212, φ 0.5207, pT 0.8935), pT then
+shifted by −0.5, mask stored as mask − 0.5. Physical particle features (ηrel, φrel, pTrel, mask)
+[N, 30, 4] ⇄ normalised [N, 30, 4].
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-FEATURE_MAXIMA = np.array([1.6212, 0.5207, 0.8935], dtype=np.float32)  # ηrel, φrel, pTrel
+from evaluation.fpnd import JETNET_MAXIMA
 
 
 def normalise(particle_features: np.ndarray) -> np.ndarray:
     """Physical (ηrel, φrel, pTrel, mask) → normalised (η', φ', pT', mask − 0.5); [N, 30, 4]."""
     x = np.empty_like(particle_features, dtype=np.float32)
-    x[..., :3] = particle_features[..., :3] / FEATURE_MAXIMA
+    x[..., :3] = particle_features[..., :3] / JETNET_MAXIMA
     x[..., 2] -= 0.5
     x[..., 3] = particle_features[..., 3] - 0.5
     return x
@@ -28,7 +29,7 @@ def denormalise(x: np.ndarray) -> np.ndarray:
     particles = np.empty_like(x, dtype=np.float32)
     particles[..., :3] = x[..., :3]
     particles[..., 2] += 0.5
-    particles[..., :3] *= FEATURE_MAXIMA
+    particles[..., :3] *= JETNET_MAXIMA
     mask = x[..., 3] > 0
     particles[..., :3] *= mask[..., None]
     particles[..., 3] = mask

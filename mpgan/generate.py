@@ -3,7 +3,9 @@
     python -m mpgan.generate --checkpoint runs/<run>/checkpoint.pt -n 100000 --out jets.h5
 
 Particles are written in JetNet's physical units (ηrel, φrel, pTrel, mask), masked particles
-zeroed. Each generated jet takes its multiplicity, and its jet pT and η, from a random jet of the
+zeroed. The generator's tanh can emit a slightly negative pTrel (down to −0.45); a particle
+cannot carry negative momentum, so those are written as pTrel = 0, and their number is logged and
+recorded in the file's ``provenance`` attribute. Each generated jet takes its multiplicity, and its jet pT and η, from a random jet of the
 run's training file (``--data`` to use another), so ``jet_features`` = (pT, η, mass, n) with the
 mass computed from the generated particles (m = pT · m/pT_rel). Prints µs per jet.
 """
@@ -11,6 +13,7 @@ mass computed from the generated particles (m = pT · m/pT_rel). Prints µs per 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -20,9 +23,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from evaluation.jet_metrics import jet_mass
 from events.jetnet import read_jetnet, write_jetnet
 from mpgan.data import denormalise
-from mpgan.metrics import jet_mass
 from mpgan.model import MPGANConfig, MPGenerator
 
 log = logging.getLogger("mpgan.generate")
@@ -35,7 +38,7 @@ def load_generator(checkpoint: Path) -> tuple[MPGenerator, dict]:
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     if "generator" not in state.get("models", {}):
         raise ValueError(f"{checkpoint}: not an MPGAN checkpoint (models: {list(state['models'])})")
-    generator = MPGenerator(MPGANConfig(**state["config"]["MPGANConfig"]))
+    generator = MPGenerator(MPGANConfig(**state["config"]["model"]))
     generator.load_state_dict(state["models"]["generator"])
     return generator.eval(), state["config"]
 
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.out.suffix not in (".h5", ".hdf5"):
             raise ValueError(f"{args.out}: jets are written as JetNet HDF5; use .h5 or .hdf5")
         generator, config = load_generator(args.checkpoint)
-        _, real_jets = read_jetnet(args.data or Path(config["MPGANData"]["data"]))
+        _, real_jets = read_jetnet(args.data or Path(config["data"]["data"]))
     except (ValueError, FileNotFoundError) as err:
         print(f"mpgan.generate: error: {err}", file=sys.stderr)
         return 2
@@ -87,10 +90,24 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     particles = generate(generator, torch.from_numpy(source[:, 3]).long(), args.batch_size)
     elapsed = time.perf_counter() - start
+    negative = particles[..., 2] < 0
+    if negative.any():
+        log.warning(
+            "%d of %d generated particles have pT < 0: written as pT = 0",
+            negative.sum(),
+            (particles[..., 3] > 0).sum(),
+        )
+        particles[..., 2][negative] = 0.0
     jet_features = np.stack(
         [source[:, 0], source[:, 1], jet_mass(particles) * source[:, 0], source[:, 3]], axis=1
     ).astype(np.float32)
-    write_jetnet(args.out, particles, jet_features)
+    provenance = {
+        "generator": "mpgan",
+        "checkpoint": str(args.checkpoint),
+        "seed": args.seed,
+        "negative_pt_clipped": int(negative.sum()),
+    }
+    write_jetnet(args.out, particles, jet_features, provenance=json.dumps(provenance))
     print(
         f"{args.num_jets} jets in {elapsed:.1f} s: {1e6 * elapsed / args.num_jets:.0f} µs/jet "
         f"(batch {args.batch_size}, {torch.get_num_threads()} thread(s)) -> {args.out}"

@@ -4,7 +4,7 @@ Per batch of real jets: one discriminator update, D loss = (D(real) − 1)² + D
 generator update, G loss = (D(fake) − 1)², with G fed the real jets' multiplicities. The loop
 freezes the model that is not being updated in each phase, so the generator's loss never
 reaches the discriminator's optimizer. The last ``eval_jets`` jets of the file are held out for
-the metrics (:mod:`mpgan.metrics`, FPND from :mod:`mpgan.fpnd`) and the end-of-run report
+the metrics (:mod:`evaluation`) and the end-of-run report
 (real vs generated particle features, jet mass and EFPs).
 """
 
@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 from distributed.task import Phase
+from evaluation.fpnd import fpnd
+from evaluation.jet_metrics import efps, jet_mass, jet_metrics
 from events.jetnet import read_jetnet
 from mpgan.data import JetDataset, denormalise
-from mpgan.fpnd import fpnd
-from mpgan.metrics import efps, evaluate_jets, jet_mass
 from mpgan.model import N_PARTICLES, MPDiscriminator, MPGANConfig, MPGenerator
 
 log = logging.getLogger(__name__)
@@ -83,17 +83,19 @@ class MPGANTask:
             "discriminator": torch.optim.RMSprop(discriminator.parameters(), lr=3 * lr_g),
         }
         self.collate = torch.stack
+        self.baseline: dict[str, float] | None = None  # real-vs-real metrics, once per task
 
     def step(self, real: torch.Tensor, phase: Phase) -> dict[str, float]:
         generator, discriminator = self.models["generator"], self.models["discriminator"]
         n = real[..., 3].gt(0).sum(1)  # the real jets' multiplicities
-        with phase("discriminator") as update:
+        with phase("discriminator") as d:  # G is frozen: called as it is
             fake = generator.sample(n).detach()
-            loss_d = (discriminator(real) - 1).square().mean() + discriminator(fake).square().mean()
-            update(loss_d)
-        with phase("generator") as update:
-            loss_g = (discriminator(generator.sample(n)) - 1).square().mean()
-            update(loss_g)
+            loss_d = (d.model(real) - 1).square().mean() + d.model(fake).square().mean()
+            d.update(loss_d)
+        with phase("generator") as g:  # D is frozen: its gradients are neither kept nor averaged
+            fake = g.model(generator.noise(len(n), n.device), n)
+            loss_g = (discriminator(fake) - 1).square().mean()
+            g.update(loss_g)
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
     @torch.no_grad()
@@ -114,14 +116,21 @@ class MPGANTask:
         return denormalise(torch.cat(parts).float().cpu().numpy())
 
     def evaluate(self) -> dict[str, float]:
-        """Jet metrics of ``eval_jets // 2`` generated jets and the real-vs-real baseline, and
-        the FPND of the generated and of held-out real jets to the real JetNet class. Every
-        evaluation draws the same noise (seed 0), so evaluations differ only by the generator."""
-        self.generated = self.generate(len(self.eval_real) // 2, seed=0)
-        metrics = evaluate_jets(self.eval_real, self.generated)
+        """The field's jet metrics (:func:`evaluation.jet_metrics.jet_metrics`, jetnet's) of
+        ``eval_jets // 2`` generated jets against the first half of the held-out jets, the
+        real-vs-real baseline (``real_*``: the second half against the first, computed once per
+        task), and the FPND of the generated and of the held-out jets to the real JetNet class.
+        Every evaluation draws the same noise (seed 0), so evaluations differ only by the
+        generator."""
+        half = len(self.eval_real) // 2
+        reference, other = self.eval_real[:half], self.eval_real[half : 2 * half]
+        self.generated = self.generate(half, seed=0)
+        if self.baseline is None:
+            self.baseline = {f"real_{k}": v for k, v in jet_metrics(reference, other).items()}
+            self.baseline["real_fpnd"] = fpnd(other, self.jet_type)
+        metrics = jet_metrics(reference, self.generated)
         metrics["fpnd"] = fpnd(self.generated, self.jet_type)
-        metrics["real_fpnd"] = fpnd(self.eval_real[len(self.eval_real) // 2 :], self.jet_type)
-        return metrics
+        return {**metrics, **self.baseline}
 
     def report(self, out: Path) -> None:
         """Real vs generated distributions as ``distributions.png`` (:func:`plot_distributions`)."""

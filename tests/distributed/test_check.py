@@ -7,17 +7,18 @@ import json
 import pytest
 
 LAUNCHERS = {
-    "horovodrun-gloo": ("horovodrun -np 2 -H localhost:2 --gloo", "gloo"),
-    "horovodrun-mpi": ("horovodrun -np 2 -H localhost:2 --mpi", "mpi"),
-    "mpirun": ("mpirun -np 2", "mpi"),
+    "horovodrun-gloo": ("horovodrun -np 2 -H localhost:2 --gloo python -m", "horovod", "gloo"),
+    "horovodrun-mpi": ("horovodrun -np 2 -H localhost:2 --mpi python -m", "horovod", "mpi"),
+    "mpirun": ("mpirun -np 2 python -m", "horovod", "mpi"),
+    "torchrun": ("torchrun --nproc-per-node 2 -m", "torch", "gloo"),
 }
 
 
 @pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
 def test_two_ranks_agree(launch, tmp_path, launcher):
-    prefix, controller = LAUNCHERS[launcher]
+    prefix, engine, controller = LAUNCHERS[launcher]
     out = tmp_path / "run"
-    proc = launch(f"{prefix} python -m distributed.train check --out {out} --steps 50")
+    proc = launch(f"{prefix} distributed.train check --out {out} --steps 50")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((out / "check.json").read_text())
 
@@ -26,6 +27,7 @@ def test_two_ranks_agree(launch, tmp_path, launcher):
     assert {r["size"] for r in ranks} == {2}
     assert sorted(r["local_rank"] for r in ranks) == [0, 1]
     assert {r["controller"] for r in ranks} == {controller}
+    assert {r["engine"] for r in ranks} == {engine}
     assert {r["threads"] for r in ranks} == {1}  # one thread per rank by default
 
     coll = result["collectives"]
@@ -39,7 +41,7 @@ def test_two_ranks_agree(launch, tmp_path, launcher):
     assert train["max_param_diff_vs_single_process"] < 1e-12
     assert train["loss_end"] < 0.1 * train["loss_start"]
     assert result["ok"] is True
-    assert "outputs in" in proc.stdout + proc.stderr
+    assert "check: PASSED; outputs in" in proc.stdout + proc.stderr
     assert (out / "config.json").exists() and (out / "train.log").exists()
 
 

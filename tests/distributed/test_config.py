@@ -22,7 +22,7 @@ class ToyConfig:
 
 def parse(argv: list[str]) -> ToyConfig:
     parser = argparse.ArgumentParser()
-    add_dataclass_arguments(parser, ToyConfig)
+    add_dataclass_arguments(parser, ToyConfig, "toy")
     return dataclass_from_args(ToyConfig, parser.parse_args(argv))
 
 
@@ -38,3 +38,15 @@ def test_bad_choice_and_type_are_rejected():
         parse(["--amp", "fp8"])
     with pytest.raises(SystemExit):
         parse(["--steps", "many"])
+
+
+def test_help_shows_group_titles_and_each_default_once(capsys):
+    from distributed.train import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["mpgan", "--help"])
+    text = capsys.readouterr().out
+    assert "\ndata:\n" in text and "\nmodel:\n" in text and "\ntraining:\n" in text
+    assert "MPGANData" not in text and "MPGANConfig" not in text and "TrainConfig" not in text
+    assert "(default: None)" not in text
+    assert text.count("(default: runs/<UTC time>-MODEL)") == 1 and "(default: 256)" in text

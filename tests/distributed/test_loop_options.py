@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from distributed.config import read_config_file
-from distributed.loop import BestModel, amp_dtype, lr_factor
-from distributed.train import build_parser
+from distributed.loop import amp_dtype, lr_factor
+from distributed.records import BestModel
+from distributed.train import build_parser, main
 
 
 def test_lr_scaling_and_warmup():
@@ -22,7 +23,9 @@ def test_lr_scaling_and_warmup():
 
 
 def test_cosine_decay_after_warmup():
-    factors = [lr_factor(s, 2, True, 2, "cosine", total_steps=6) for s in range(7)]
+    factors = [
+        lr_factor(s, 2, True, 2, "cosine", progress=s / 6, warmup_end=2 / 6) for s in range(7)
+    ]
     # warm-up 1 → 2, then 2·½(1 + cos(π·t)) for t = 0, ¼, ½, ¾, 1
     expected = [1.5, 2.0, 2.0, 1 + 2**-0.5, 1.0, 1 - 2**-0.5, 0.0]
     assert factors == pytest.approx(expected, abs=1e-12)
@@ -44,23 +47,49 @@ def test_config_file_sets_defaults_and_flags_win(tmp_path, suffix):
     path = tmp_path / f"run{suffix}"
     path.write_text(text)
     argv = ["gvae", "--config", str(path), "--latent", "4"]
-    valid = set(vars(build_parser().parse_args(argv))) - {"model", "config"}
-    args = build_parser(read_config_file(path, valid)).parse_args(argv)
+    args = build_parser(read_config_file(path, gvae_actions())).parse_args(argv)
     assert (args.batch_size, args.amp, args.clusters1) == (8, "bf16", 16)
     assert args.latent == 4  # the flag overrides the file
+
+
+def gvae_actions() -> dict:
+    sub = build_parser().model_parsers["gvae"]
+    return {a.dest: a for a in sub._actions if a.dest not in ("help", "config")}
 
 
 def test_config_file_errors(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("no_such_option = 1\n")
     with pytest.raises(ValueError, match="unknown option.*no_such_option"):
-        read_config_file(bad, {"batch_size"})
+        read_config_file(bad, gvae_actions())
     with pytest.raises(FileNotFoundError, match="no such config file"):
-        read_config_file(tmp_path / "missing.toml", set())
+        read_config_file(tmp_path / "missing.toml", gvae_actions())
     broken = tmp_path / "broken.toml"
     broken.write_text("batch_size = = 3\n")
     with pytest.raises(ValueError, match="cannot parse"):
-        read_config_file(broken, {"batch_size"})
+        read_config_file(broken, gvae_actions())
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('lr_decay = "cosin"', "lr-decay = 'cosin': choose from constant, cosine"),
+        ('amp = "fp32"', "amp = 'fp32': choose from auto, off, bf16, fp16"),
+        ('batch_size = "eight"', "batch-size = 'eight': expected an integer"),
+        ("batch_size = 2.5", "batch-size = 2.5: expected an integer"),
+        ('scale_lr = "yes"', "scale-lr = 'yes': expected true or false"),
+        ('edges = "none"', "edges = 'none': choose from within-channel, all"),
+    ],
+)
+def test_config_file_values_are_checked_like_flags(tmp_path, capsys, line, message):
+    """A bad value in a config file is one line on stderr and exit 2, before anything runs."""
+    path = tmp_path / "run.toml"
+    path.write_text(line + "\n")
+    out = tmp_path / "run"
+    assert main(["gvae", "--config", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()
 
 
 def test_resume_keeps_the_best_only_if_picked_by_the_same_metric(tmp_path):

@@ -1,5 +1,6 @@
 """MPGAN under real MPI launches (the GVAE tests use Gloo): the two-optimizer recipe under
-``horovodrun --mpi`` and a two-rank run under plain ``mpirun``; a SIGTERM stopping a run."""
+``horovodrun --mpi`` and ``torchrun`` (DDP), a two-rank run under plain ``mpirun``; a SIGTERM
+stopping a run."""
 
 from __future__ import annotations
 
@@ -11,15 +12,22 @@ import sys
 import time
 
 import psutil
+import pytest
 import torch
 
 from launch.environment import horovod_env
 from tests.conftest import ROOT
 
+PROBE_LAUNCHERS = {
+    "horovodrun-mpi": "horovodrun -np 2 -H localhost:2 --mpi python",
+    "torchrun": "torchrun --nproc-per-node 2",
+}
 
-def test_generator_phase_leaves_discriminator_alone(launch, tmp_path, gluon_file):
+
+@pytest.mark.parametrize("launcher", sorted(PROBE_LAUNCHERS))
+def test_generator_phase_leaves_discriminator_alone(launch, tmp_path, gluon_file, launcher):
     proc = launch(
-        f"horovodrun -np 2 -H localhost:2 --mpi python tests/distributed/two_optimizers_probe.py "
+        f"{PROBE_LAUNCHERS[launcher]} tests/distributed/two_optimizers_probe.py "
         f"{gluon_file} {tmp_path}",
         timeout=180,
     )
@@ -27,6 +35,7 @@ def test_generator_phase_leaves_discriminator_alone(launch, tmp_path, gluon_file
     for rank in (0, 1):
         result = json.loads((tmp_path / f"rank{rank}.json").read_text())
         assert result["g_phase_changed_g"] and not result["g_phase_changed_d"]
+        assert not result["g_phase_changed_d_gradients"]
         assert result["d_phase_changed_d"] and not result["d_phase_changed_g"]
         assert result["requires_grad_restored"]
         assert result["spread_g"] == 0.0 and result["spread_d"] == 0.0  # averaged, identical

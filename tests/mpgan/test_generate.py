@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import torch
 
-from events.jetnet import read_jetnet
+from events.jetnet import read_jetnet, read_provenance
 
 
 def test_generate_writes_jetnet_layout(launch, tmp_path, gluon_file):
@@ -44,3 +45,27 @@ def test_benchmark_prints_ratio_and_identical_outputs(launch):
     assert "factorised/published" in proc.stdout
     diff = float(re.search(r"output difference: (\S+)", proc.stdout).group(1))
     assert diff < 1e-4
+
+
+def test_negative_generated_pt_is_written_as_zero(launch, tmp_path, gluon_file):
+    """A generator whose tanh emits pT < 0 (here forced by the last bias) still writes a valid
+    JetNet file: those particles get pT = 0, counted in the log and the file's provenance."""
+    run = tmp_path / "run"
+    proc = launch(
+        f"python -m distributed.train mpgan --data {gluon_file} --eval-jets 40 --steps 1 "
+        f"--batch-size 4 --no-evaluate --out {run}",
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    last_bias = [k for k in state["models"]["generator"] if k.endswith("bias")][-1]
+    state["models"]["generator"][last_bias][2] = -10.0  # tanh → −1: pT = (−1 + 0.5)·0.89 < 0
+    torch.save(state, run / "negative.pt")
+    out = tmp_path / "negative.h5"
+    proc = launch(f"python -m mpgan.generate --checkpoint {run / 'negative.pt'} -n 20 --out {out}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "have pT < 0: written as pT = 0" in proc.stderr
+    particles, _ = read_jetnet(out)
+    mask = particles[..., 3] > 0
+    assert (particles[..., 2] == 0)[mask].all()  # every real particle had pT < 0
+    assert read_provenance(out)["negative_pt_clipped"] == mask.sum()

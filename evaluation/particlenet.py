@@ -1,11 +1,6 @@
-"""Fréchet ParticleNet Distance (FPND, Kansal et al. 2021) against the real JetNet statistics.
+"""ParticleNet as trained for FPND (Qu & Gouskos 2020; the JetNet variant of Kansal et al. 2021).
 
-The jetnet 0.2.5 wheel ships the pretrained ParticleNet classifier of the MPGAN paper and the
-mean and covariance of its activations on real JetNet jets (gluon, light quark, top; 30
-particles). ``launch/setup.sh`` reads those files out of the wheel (jetnet itself is not
-installed) into ``<venv>/share/jetnet-fpnd/30_particles/``.
-
-ParticleNet (Qu & Gouskos 2020, the JetNet variant), on x: [B, 30, 3] normalised features:
+On x: [B, N = 30, 3] normalised particle features (see :func:`evaluation.fpnd.fpnd_inputs`):
 
     3 × EdgeConv (k = 16 nearest neighbours, in (η, φ) for the first block and in the full
         feature space after; message MLP([x_i ‖ x_j − x_i]) of Linear-BatchNorm-ReLU × 3 with
@@ -14,27 +9,19 @@ ParticleNet (Qu & Gouskos 2020, the JetNet variant), on x: [B, 30, 3] normalised
     mean over the 30 particles → Linear(451 → 256) = the activations FPND compares
     → ReLU → Linear(256 → 5) class logits (g, t, q, w, z: JetNet's order)
 
-Inputs are normalised as JetNet's ``fpnd_norm``: each feature divided by its JetNet maximum
-(η 1.6212, φ 0.5207, pT 0.8935) and pT shifted by −0.5; masked particles are zero before that.
-The kNN is written here (torch-cluster has no wheel for this torch); ties go to the lower
-particle index.
+Parameter names follow jetnet's ``_ParticleNet``, so its shipped state dict loads strictly.
+jetnet builds the kNN with torch-cluster, which has no wheel for this torch; :func:`knn_edges`
+does it with a sort (ties to the lower particle index; they only occur between identical zero-
+padded particles, whose messages are identical). A test runs jetnet's own module on the same
+jets with a kNN stand-in and compares.
 """
 
 from __future__ import annotations
 
-import sys
-from functools import cache
-from pathlib import Path
-
-import numpy as np
 import torch
 from torch import nn
 from torch_geometric.nn import EdgeConv
 
-from mpgan.metrics import gaussian_frechet_distance
-
-RESOURCES = Path(sys.prefix) / "share" / "jetnet-fpnd" / "30_particles"
-JETNET_MAXIMA = (1.6211985349655151, 0.520724892616272, 0.8934717178344727)
 CLASSES = ("g", "t", "q", "w", "z")  # JetNet's class order: logit i is CLASSES[i]
 
 
@@ -65,7 +52,7 @@ def knn_edges(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 class ParticleNet(nn.Module):
-    """The JetNet ParticleNet: x [B, N, 3] → logits [B, 5]; ``activations`` → [B, 256]."""
+    """x [B, N, 3] → logits [B, 5]; :meth:`activations` → [B, 256]."""
 
     def __init__(self, features: int = 3, k: int = 16, channels=(64, 128, 256)) -> None:
         super().__init__()
@@ -91,44 +78,3 @@ class ParticleNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(torch.relu(self.activations(x)))
-
-
-def fpnd_inputs(jets: np.ndarray) -> torch.Tensor:
-    """JetNet-unit jets [N, 30, 3 or 4 (with mask)] → ParticleNet inputs [N, 30, 3]."""
-    x = np.array(jets[..., :3], dtype=np.float32)
-    if jets.shape[-1] > 3:
-        x[jets[..., 3] <= 0] = 0.0
-    x /= np.array(JETNET_MAXIMA, dtype=np.float32)
-    x[..., 2] -= 0.5
-    return torch.from_numpy(x)
-
-
-@cache
-def pretrained(resources: Path = RESOURCES) -> ParticleNet:
-    """The shipped ParticleNet, eval mode (strict state-dict load)."""
-    path = resources / "pnet_state_dict.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file; `make env` extracts it from jetnet 0.2.5")
-    model = ParticleNet()
-    model.load_state_dict(torch.load(path, map_location="cpu"), strict=True)
-    return model.eval()
-
-
-@torch.no_grad()
-def particlenet_activations(jets: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Activations [N, 256] of JetNet-unit jets [N, 30, 3|4]."""
-    model, x = pretrained(), fpnd_inputs(jets)
-    return torch.cat(
-        [model.activations(x[s : s + batch_size]) for s in range(0, len(x), batch_size)]
-    ).numpy()
-
-
-def fpnd(jets: np.ndarray, jet_type: str, max_jets: int = 50_000) -> float:
-    """FPND of jets [N, 30, 3|4] (JetNet units) against the real JetNet ``jet_type`` statistics
-    (the paper uses 50 000 jets; fewer bias it upwards)."""
-    if jet_type not in ("g", "q", "t"):
-        raise ValueError(f"FPND statistics exist for g, q and t jets, not {jet_type!r}")
-    mu = np.loadtxt(RESOURCES / f"{jet_type}_mu.txt")
-    sigma = np.loadtxt(RESOURCES / f"{jet_type}_sigma.txt")
-    act = particlenet_activations(jets[:max_jets])
-    return gaussian_frechet_distance(mu, sigma, act.mean(0), np.cov(act, rowvar=False))

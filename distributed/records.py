@@ -1,0 +1,136 @@
+"""Rank 0's records of a run: metrics, per-step timing, evaluations and the best model.
+
+- ``metrics.csv``: the task's step metrics averaged over ranks every ``--log-every`` steps;
+- ``timing.jsonl``: one JSON object per step (see :meth:`RunLog.timing`);
+- ``evaluations.csv`` and ``best.pt``: every evaluation, and the checkpoint with the lowest
+  selection metric (:class:`BestModel`);
+- TensorBoard event files with the same numbers (``tensorboard --logdir RUN_DIR``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.utils.tensorboard import SummaryWriter
+
+from distributed.task import Task
+
+log = logging.getLogger(__name__)
+
+
+class BestModel:
+    """Rank 0: evaluates the task, appends ``evaluations.csv``, keeps ``best.pt``.
+
+    ``best.pt`` is a copy of the checkpoint written just before the evaluation with the lowest
+    ``task.selection_metric`` (the same format as ``checkpoint.pt``, plus ``selection``: metric,
+    value, step), so everything that reads a checkpoint reads it too. A resumed run keeps the
+    saved best unless it was picked by another metric.
+    """
+
+    def __init__(self, task: Task, out: Path, run_log: RunLog, resume: bool) -> None:
+        self.task, self.out, self.run_log = task, out, run_log
+        self.metric = task.selection_metric
+        self.best = math.inf
+        if resume and (out / "best.pt").is_file():
+            saved = torch.load(out / "best.pt", map_location="cpu", weights_only=False)["selection"]
+            if saved["metric"] == self.metric:
+                self.best = saved["value"]
+            else:
+                log.info(
+                    "best.pt was picked by %s; the first evaluation by %s replaces it",
+                    saved["metric"],
+                    self.metric,
+                )
+
+    def evaluate(self, step: int, epoch: int) -> dict[str, float]:
+        """Evaluate the models as they are now (``checkpoint.pt`` must hold them)."""
+        for model in self.task.models.values():
+            model.eval()
+        metrics = self.task.evaluate()
+        for model in self.task.models.values():
+            model.train()
+        self.run_log.evaluation(step, epoch, metrics)
+        value = metrics[self.metric]
+        if value < self.best:
+            self.best = value
+            state = torch.load(self.out / "checkpoint.pt", map_location="cpu", weights_only=False)
+            state["selection"] = {"metric": self.metric, "value": value, "step": step}
+            tmp = self.out / "best.pt.tmp"
+            torch.save(state, tmp)
+            tmp.replace(self.out / "best.pt")
+            log.info("step %d: %s %.4g, the best so far -> best.pt", step, self.metric, value)
+        return metrics
+
+
+class RunLog:
+    """Rank 0's records: ``metrics.csv``, ``timing.jsonl`` and TensorBoard events
+    (``tensorboard --logdir RUN_DIR``: the averaged metrics and samples/s per step)."""
+
+    def __init__(self, out: Path, append: bool = False) -> None:
+        mode = "a" if append else "w"
+        self.metrics_file = (out / "metrics.csv").open(mode, newline="")
+        self.timing_file = (out / "timing.jsonl").open(mode)
+        self.writer: csv.DictWriter | None = None
+        self.totals = defaultdict(float)  # seconds summed over this run's steps
+        self.has_header = append and (out / "metrics.csv").stat().st_size > 0
+        self.evaluations = out / "evaluations.csv"
+        if not append:
+            self.evaluations.unlink(missing_ok=True)
+        self.tensorboard = SummaryWriter(out)
+
+    def timing(self, step: int, epoch: int, seconds: dict[str, float], samples: int) -> None:
+        """One line of ``timing.jsonl``: ``step_time`` (wall time of the whole step) and where it
+        went — ``data_wait`` (blocked on the loader), ``copy`` (host → device), ``communication``
+        (from the last local gradient to the averaged gradients, plus the metric allreduce on
+        logging steps) and ``compute`` (the rest) — and ``samples_per_s`` (all ranks)."""
+        record = {"step": step, "epoch": epoch, **seconds}
+        record["compute"] = record["step_time"] - sum(
+            record[k] for k in ("data_wait", "copy", "communication")
+        )
+        record["samples_per_s"] = samples / record["step_time"]
+        for key in ("step_time", "data_wait", "copy", "communication"):
+            self.totals[key] += record[key]
+        self.timing_file.write(json.dumps(record) + "\n")
+        self.tensorboard.add_scalar("timing/samples_per_s", record["samples_per_s"], step)
+
+    def metrics(self, step: int, epoch: int, averaged: dict[str, float]) -> None:
+        row = {"step": step, "epoch": epoch, **averaged}
+        if self.writer is None:
+            self.writer = csv.DictWriter(self.metrics_file, fieldnames=list(row))
+            if not self.has_header:
+                self.writer.writeheader()
+        self.writer.writerow(row)
+        for name, value in averaged.items():
+            self.tensorboard.add_scalar(f"train/{name}", value, step)
+        self.metrics_file.flush()
+        self.timing_file.flush()
+
+    def evaluation(self, step: int, epoch: int, metrics: dict[str, float]) -> None:
+        row = pd.DataFrame([{"step": step, "epoch": epoch, **metrics}])
+        if self.evaluations.is_file():  # a resumed run may add metrics: keep every column
+            # round_trip: pandas' default float parser can be 1 ulp off, and the file is rewritten
+            earlier = pd.read_csv(self.evaluations, float_precision="round_trip")
+            row = pd.concat([earlier, row], ignore_index=True)
+        row.to_csv(self.evaluations, index=False)
+        for name, value in metrics.items():
+            if math.isfinite(value):
+                self.tensorboard.add_scalar(f"eval/{name}", value, step)
+
+    def close(self) -> None:
+        t = self.totals
+        if t["step_time"] > 0:
+            log.info(
+                "time per step: %.1f%% waiting for data, %.1f%% copying to the device, %.1f%% "
+                "communicating (timing.jsonl)",
+                *(100 * t[k] / t["step_time"] for k in ("data_wait", "copy", "communication")),
+            )
+        self.metrics_file.close()
+        self.timing_file.close()
+        self.tensorboard.close()
