@@ -7,11 +7,22 @@ For a particle cloud h: [B, N, F_in] with mask m: [B, N] (1 = real particle), on
     h_i' = φ_n([m_i ‖ h_i])             node MLP, aggregated message first
 
 with φ_e: Linear(2F_in→96) → … → Linear(→192), each followed by LeakyReLU(0.2), and φ_n:
-Linear(192+F_in→256) → Linear(256→256) → Linear(256→F_out), LeakyReLU between, last linear.
+Linear(192+F_in→256) → Linear(256→256) → Linear(256→F_out), LeakyReLU between, last linear;
+dropout (if any) after every activation.
 
-``pairwise="factorised"`` computes the first edge layer without building the [B, N, N, 2F_in]
-pair tensor: W[h_i ‖ h_j] + b = (W_a h_i + b) + W_b h_j with W = [W_a | W_b], broadcast over
-(i, j). Same parameters, same result up to float rounding; only speed and memory differ.
+Two implementations of the same maths, with the same parameters:
+
+- ``"published"``: as the MPGAN code computes it — the [B, N, N, 2F_in] pair tensor, the mask
+  multiplied in over [B, N, N, E], PyTorch's LeakyReLU and dropout;
+- ``"fast"`` (default): the first edge layer factorised, W[h_i ‖ h_j] + b = (W_a h_i + b) +
+  W_b h_j broadcast over (i, j), so the pair tensor is never built; the masked sum as one
+  batched product Σ_j m_j e_ij = [m_1 … m_N] · e_i (a row vector times the [N, E] slab of
+  receiver i, no [B, N, N, E] temporary); LeakyReLU and dropout fused into one CPU kernel with
+  counter-based masks (:class:`gnn.leaky_dropout.LeakyReLUDropout`).
+
+With ``fp32_output`` the last Linear runs in float32 even under autocast: MPGAN's generator
+writes particle features through it, and bfloat16 (8 mantissa bits) would quantise a soft
+particle's pTrel.
 """
 
 from __future__ import annotations
@@ -23,12 +34,14 @@ from torch import nn
 
 from gnn.mlp import mlp
 
+IMPLEMENTATIONS = ("fast", "published")
+
 
 class FullyConnectedMessagePassing(nn.Module):
     """One MPGAN message-passing layer: h [B, N, F_in], mask [B, N] → [B, N, F_out].
 
     Parameters are registered edge MLP first, then node MLP, so a layer's ``state_dict`` is
-    ``edge_mlp.{0,2,4}.*`` then ``node_mlp.{0,2,4}.*`` (dropout layers shift the indices).
+    ``edge_mlp.{0,2,4}.*`` then ``node_mlp.{0,2,4}.*``, whatever the implementation.
     """
 
     def __init__(
@@ -39,25 +52,31 @@ class FullyConnectedMessagePassing(nn.Module):
         node_hidden: Sequence[int] = (256, 256),
         negative_slope: float = 0.2,
         dropout: float = 0.0,
-        pairwise: str = "concat",
+        implementation: str = "fast",
+        fp32_output: bool = False,
     ) -> None:
         super().__init__()
-        if pairwise not in ("concat", "factorised"):
-            raise ValueError(f"pairwise must be 'concat' or 'factorised', got {pairwise!r}")
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(
+                f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}"
+            )
         self.in_features = in_features
-        self.pairwise = pairwise
-        self.edge_mlp = mlp([2 * in_features, *edge_hidden], negative_slope, True, dropout)
+        self.implementation = implementation
+        self.fp32_output = fp32_output
+        fused = implementation == "fast"
+        self.edge_mlp = mlp([2 * in_features, *edge_hidden], negative_slope, True, dropout, fused)
         self.node_mlp = mlp(
             [edge_hidden[-1] + in_features, *node_hidden, out_features],
             negative_slope,
             False,
             dropout,
+            fused,
         )
 
     def edges(self, h: torch.Tensor) -> torch.Tensor:
         """Edge MLP output for every (receiver i, sender j) pair: [B, N, N, E]."""
         n = h.size(1)
-        if self.pairwise == "concat":
+        if self.implementation == "published":
             pairs = torch.cat(
                 [h.unsqueeze(2).expand(-1, -1, n, -1), h.unsqueeze(1).expand(-1, n, -1, -1)],
                 dim=-1,
@@ -70,8 +89,19 @@ class FullyConnectedMessagePassing(nn.Module):
         return self.edge_mlp[1:](receiver.unsqueeze(2) + sender.unsqueeze(1))
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        e = self.edges(h)  # [B, N, N, E]
-        if mask is not None:
-            e = e * mask[:, None, :, None].to(e.dtype)  # zero messages from masked senders j
-        messages = e.sum(dim=2)  # [B, N, E]
-        return self.node_mlp(torch.cat([messages, h], dim=-1))
+        e = self.edges(h)  # [B, N(i), N(j), E]
+        if mask is None:
+            messages = e.sum(dim=2)
+        elif self.implementation == "published":
+            messages = (e * mask[:, None, :, None].to(e.dtype)).sum(dim=2)
+        else:  # per receiver i: [1, N(j)] · [N(j), E], on contiguous slabs of e
+            messages = torch.matmul(mask[:, None, None, :].to(e.dtype), e).squeeze(2)  # [B, N, E]
+        x = torch.cat([messages, h.to(messages.dtype)], dim=-1)
+        if not self.fp32_output:
+            return self.node_mlp(x)
+        hidden = self.node_mlp[:-1](x)
+        with torch.autocast(hidden.device.type, enabled=False):
+            return self.node_mlp[-1](hidden.float())
+
+    def extra_repr(self) -> str:
+        return f"implementation={self.implementation!r}, fp32_output={self.fp32_output}"

@@ -1,18 +1,25 @@
-"""MPGAN speed: training jets/s and generation µs/jet, published vs factorised first edge layer.
+"""MPGAN speed: the trainer's own step and generation, fast path vs the published formulation.
 
-    python -m launch.bench_mpgan                      # train at 256, generate at 256 and 4096
-    python -m launch.bench_mpgan --train-batches 256 4096 --steps 3 --threads 2
-    python -m launch.bench_mpgan --device cuda --steps 20 --repeats 20     # on a GPU
+    python -m launch.bench_mpgan                          # batch 128, 2 threads, 3 timed steps
+    python -m launch.bench_mpgan --batch-size 256 --steps 5 --threads 2
+    python -m launch.bench_mpgan --device cuda --batch-size 256 --steps 50    # on a GPU
 
-Both variants hold the same weights (the factorised model loads the published one's state dict):
-W[h_i ‖ h_j] is computed as W_a·h_i + W_b·h_j broadcast over pairs instead of building the
-[B, N, N, 2F] pair tensor. A training step is one discriminator and one generator update
-(RMSprop, least-squares loss) on random real-like jets, with the paper's discriminator dropout
-(0.5) unless ``--dropout`` says otherwise; the outputs are compared without dropout. The table
-ends with the ratio of the factorised to the published throughput, measured in the same
-process, the largest output difference between the two, and the allocator settings in effect
-(``launch/env.sh`` keeps large blocks in the heap: the default glibc settings map and
-page-fault every 100+ MB edge tensor afresh, which costs about half the training throughput).
+Both variants run exactly what ``python -m distributed.train mpgan`` runs for one step:
+``MPGANTask.step`` through the loop's update path (``distributed.loop.Updater``: the engine's
+optimizer wrappers, the discriminator frozen during the generator phase), on jets of the
+training file:
+
+- **default**: the trainer's default — the fast message passing (factorised first edge layer,
+  masked sum as a product, dropout masks from random bits; ``gnn/message_passing.py``) under
+  bf16 autocast, with the generator's output layer in fp32;
+- **published** (the reference): the MPGAN code's formulation — concatenated pairs, the mask
+  multiplied in, PyTorch's dropout — in fp32, the paper's discriminator dropout 0.5 in both.
+
+It prints training jets/s and ms per step, generation µs/jet, the ratio default ÷ published
+measured in the same process, the largest output difference between the two on the same
+weights (fp32: the same maths; bf16: the precision), and the allocator settings in effect
+(``launch/env.sh`` keeps large blocks in the heap; glibc's defaults map and page-fault every
+100+ MB edge tensor afresh, which costs about half the throughput).
 """
 
 from __future__ import annotations
@@ -21,23 +28,20 @@ import argparse
 import os
 import sys
 import time
+from contextlib import nullcontext
+from pathlib import Path
 
 import pandas as pd
 import torch
 
+from distributed.config import HelpFormatter
+from distributed.loop import AMP_DTYPES, Updater
+from distributed.runtime import init_rank
 from launch.environment import MALLOC
-from mpgan.model import MPDiscriminator, MPGANConfig, MPGenerator
+from mpgan.model import MPGANConfig
+from mpgan.task import DEFAULT_DATA, MPGANData, MPGANTask
 
-
-def models(
-    pairwise: str, dropout: float, device: torch.device, state: tuple[dict, dict] | None = None
-):
-    cfg = MPGANConfig(pairwise=pairwise, dropout=dropout)
-    generator, discriminator = MPGenerator(cfg), MPDiscriminator(cfg)
-    if state:
-        generator.load_state_dict(state[0])
-        discriminator.load_state_dict(state[1])
-    return generator.to(device), discriminator.to(device)
+VARIANTS = {"default": ("fast", "bf16"), "published": ("published", "off")}
 
 
 def synchronize(device: torch.device) -> None:
@@ -46,120 +50,130 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train_jets_per_s(generator, discriminator, batch: int, steps: int) -> float:
-    device = next(generator.parameters()).device
-    opt_g = torch.optim.RMSprop(generator.parameters(), lr=1e-5)
-    opt_d = torch.optim.RMSprop(discriminator.parameters(), lr=3e-5)
-    n = torch.randint(1, 31, (batch,), device=device)
-    real = generator.sample(n).detach()  # stands in for real jets: same shapes and masks
-    elapsed = 0.0
-    for step in range(steps + 1):  # the first step is warm-up
-        synchronize(device)
+def autocast(device: torch.device, amp: str):
+    dtype = AMP_DTYPES.get(amp)
+    return torch.autocast(device.type, dtype) if dtype else nullcontext()
+
+
+def step_seconds(task: MPGANTask, engine, amp: str, batch: int, steps: int) -> list[float]:
+    """Seconds per trainer step (after one warm-up step) on the first ``batch`` training jets."""
+    step_models, optimizers = engine.distributed(task.models, task.optimizers, "none")
+    engine.broadcast_state(task.models, optimizers)
+    updater = Updater(task.models, step_models, optimizers, engine, AMP_DTYPES.get(amp), 0.0)
+    real = torch.stack([task.train_set[i] for i in range(batch)]).to(task.device)
+    times = []
+    for _ in range(steps + 1):
+        synchronize(task.device)
         start = time.perf_counter()
-        opt_d.zero_grad()
-        fake = generator.sample(n).detach()
-        loss_d = (discriminator(real) - 1).square().mean() + discriminator(fake).square().mean()
-        loss_d.backward()
-        opt_d.step()
-        opt_g.zero_grad()
-        loss_g = (discriminator(generator.sample(n)) - 1).square().mean()
-        loss_g.backward()
-        opt_g.step()
-        synchronize(device)
-        if step:
-            elapsed += time.perf_counter() - start
-    return batch * steps / elapsed
+        with autocast(task.device, amp):
+            task.step(real, updater)
+        synchronize(task.device)
+        times.append(time.perf_counter() - start)
+    return times[1:]
 
 
 @torch.no_grad()
-def generation_us_per_jet(generator, batch: int, repeats: int) -> float:
-    device = next(generator.parameters()).device
-    n = torch.randint(1, 31, (batch,), device=device)
-    generator.sample(n)  # warm-up
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        generator.sample(n)
-    synchronize(device)
+def generation_us_per_jet(task: MPGANTask, amp: str, batch: int, repeats: int) -> float:
+    generator = task.models["generator"].eval()
+    n = task.multiplicities[:batch].to(task.device)
+    with autocast(task.device, amp):
+        generator.sample(n)  # warm-up
+        synchronize(task.device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            generator.sample(n)
+        synchronize(task.device)
+    generator.train()
     return 1e6 * (time.perf_counter() - start) / (batch * repeats)
+
+
+@torch.no_grad()
+def output_difference(fast: MPGANTask, published: MPGANTask, amp: str) -> float:
+    """Largest |Δ| of generator jets and discriminator scores, the same weights and inputs."""
+    models = [t.models[k].eval() for t in (fast, published) for k in ("generator", "discriminator")]
+    g_fast, d_fast, g_pub, d_pub = models
+    n = fast.multiplicities[:64].to(fast.device)
+    z = g_pub.noise(64, fast.device)
+    jets = g_pub(z, n)
+    with autocast(fast.device, amp):
+        diff = max(
+            (g_fast(z, n).float() - jets).abs().max().item(),
+            (d_fast(jets).float() - d_pub(jets)).abs().max().item(),
+        )
+    for model in models:
+        model.train()
+    return diff
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m launch.bench_mpgan",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("--train-batches", type=int, nargs="+", default=[256])
-    parser.add_argument("--generate-batches", type=int, nargs="+", default=[256, 4096])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="JetNet training file")
+    parser.add_argument("--batch-size", type=int, default=128, help="jets per training step")
     parser.add_argument("--steps", type=int, default=3, help="timed training steps")
+    parser.add_argument("--generate-batch", type=int, default=4096, help="jets per pass")
     parser.add_argument("--repeats", type=int, default=2, help="timed generation passes")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument(
-        "--dropout",
-        type=float,
-        default=MPGANConfig().dropout,
-        help="discriminator dropout in the training steps (the paper's; 0 = none)",
+        "--backend", default="auto", choices=["auto", "horovod", "torch"], help="engine"
     )
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device visible to torch")
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    published = models("concat", args.dropout, device)
-    factorised = models(
-        "factorised", args.dropout, device, (published[0].state_dict(), published[1].state_dict())
-    )
+    engine, info = init_rank(args.backend, args.threads, seed=0)
+    try:
+        tasks = {
+            name: MPGANTask(
+                MPGANData(data=args.data, eval_jets=min(1000, args.batch_size)),
+                MPGANConfig(implementation=impl),
+                device=str(device),
+            )
+            for name, (impl, _) in VARIANTS.items()
+        }
+    except (ValueError, FileNotFoundError) as err:
+        parser.error(str(err))
+    for name in ("generator", "discriminator"):  # the same weights in both
+        tasks["published"].models[name].load_state_dict(tasks["default"].models[name].state_dict())
+    diffs = {
+        amp: output_difference(tasks["default"], tasks["published"], amp) for amp in ("off", "bf16")
+    }
 
-    z, n = published[0].noise(64, device), torch.randint(1, 31, (64,), device=device)
-    with torch.no_grad():
-        for model in (*published, *factorised):
-            model.eval()  # no dropout: the two variants must give the same outputs
-        jets = published[0](z, n)
-        diff = max(
-            (published[0](z, n) - factorised[0](z, n)).abs().max().item(),
-            (published[1](jets) - factorised[1](jets)).abs().max().item(),
-        )
     rows = []
-    for name, (generator, discriminator) in (("published", published), ("factorised", factorised)):
-        generator.train()
-        discriminator.train()
-        for batch in args.train_batches:
-            torch.manual_seed(1)
-            rate = train_jets_per_s(generator, discriminator, batch, args.steps)
-            rows.append(
-                {
-                    "variant": name,
-                    "what": "train",
-                    "batch": batch,
-                    "jets/s": rate,
-                    "µs/jet": 1e6 / rate,
-                }
-            )
-        for batch in args.generate_batches:
-            us = generation_us_per_jet(generator, batch, args.repeats)
-            rows.append(
-                {
-                    "variant": name,
-                    "what": "generate",
-                    "batch": batch,
-                    "jets/s": 1e6 / us,
-                    "µs/jet": us,
-                }
-            )
-    table = pd.DataFrame(rows)
-    wide = table.pivot_table(index=["what", "batch"], columns="variant", values="jets/s")
-    wide["factorised/published"] = wide["factorised"] / wide["published"]
+    for name, task in tasks.items():
+        amp = VARIANTS[name][1]
+        times = torch.tensor(step_seconds(task, engine, amp, args.batch_size, args.steps))
+        us = generation_us_per_jet(task, amp, args.generate_batch, args.repeats)
+        rows.append(
+            {
+                "variant": name,
+                "message passing": task.models["generator"].cfg.implementation,
+                "amp": amp,
+                "step_ms": 1e3 * times.mean().item(),
+                "step_ms_std": 1e3 * times.std().item() if len(times) > 1 else 0.0,
+                "train_jets_per_s": args.batch_size / times.mean().item(),
+                "generate_us_per_jet": us,
+            }
+        )
+    table = pd.DataFrame(rows).set_index("variant")
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(
-        f"MPGAN on {where}, {args.threads} thread(s), {args.steps} training steps (discriminator "
-        f"dropout {args.dropout}) / {args.repeats} generation passes after one warm-up each"
+        f"MPGAN trainer step on {where}, {info.engine}, {torch.get_num_threads()} thread(s), "
+        f"batch {args.batch_size}, {args.steps} timed steps after one warm-up; generation at "
+        f"batch {args.generate_batch}, {args.repeats} passes"
     )
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(wide.to_string(float_format=lambda v: f"{v:.3g}"))
-    print(f"largest |published − factorised| output difference: {diff:.2e}")
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    speed = table.train_jets_per_s["default"] / table.train_jets_per_s["published"]
+    generation = table.generate_us_per_jet["published"] / table.generate_us_per_jet["default"]
+    print(f"training: default / published = {speed:.2f}x; generation: {generation:.2f}x")
+    print(
+        f"largest |default − published| output difference, same weights: "
+        f"{diffs['off']:.2e} (fp32), {diffs['bf16']:.2e} (bf16)"
+    )
     malloc = {k: os.environ.get(k, "glibc default") for k in MALLOC}
     print("allocator (launch/env.sh): " + ", ".join(f"{k}={v}" for k, v in malloc.items()))
     return 0

@@ -5,9 +5,10 @@
 Particles are written in JetNet's physical units (ηrel, φrel, pTrel, mask), masked particles
 zeroed. The generator's tanh can emit a slightly negative pTrel (down to −0.45); a particle
 cannot carry negative momentum, so those are written as pTrel = 0, and their number is logged and
-recorded in the file's ``provenance`` attribute. Each generated jet takes its multiplicity, and its jet pT and η, from a random jet of the
-run's training file (``--data`` to use another), so ``jet_features`` = (pT, η, mass, n) with the
-mass computed from the generated particles (m = pT · m/pT_rel). Prints µs per jet.
+recorded in the file's ``provenance`` attribute. Each generated jet takes its multiplicity, and
+its jet pT and η, from a random jet of the run's training file (``--data`` to use another), so
+``jet_features`` = (pT, η, mass, n) with the mass computed from the generated particles
+(m = pT · m/pT_rel). Prints µs per jet.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from gnn.message_passing import FullyConnectedMessagePassing
+from gnn.message_passing import IMPLEMENTATIONS, FullyConnectedMessagePassing
 
 N_PARTICLES = 30
 N_FEATURES = 3
@@ -39,11 +39,13 @@ class MPGANConfig:
     latent: int = field(default=32, metadata={"help": "noise size per particle"})
     noise_std: float = field(default=0.2, metadata={"help": "σ of the generator noise"})
     dropout: float = field(default=0.5, metadata={"help": "discriminator dropout"})
-    pairwise: str = field(
-        default="concat",
+    implementation: str = field(
+        default="fast",
         metadata={
-            "help": "first edge layer: concat (published) or factorised (same maths, faster)",
-            "choices": ["concat", "factorised"],
+            "help": "message passing as the published code computes it, or fast (the same maths "
+            "and parameters: factorised first edge layer, masked sum as a product, dropout "
+            "masks from random bits; gnn/message_passing.py)",
+            "choices": list(IMPLEMENTATIONS),
         },
     )
 
@@ -64,7 +66,12 @@ class MPGenerator(nn.Module):
         if cfg.generator == "lfc":
             self.lfc = nn.Linear(128, N_PARTICLES * cfg.latent)
         self.layers = nn.ModuleList(
-            FullyConnectedMessagePassing(cfg.latent, n_out, pairwise=cfg.pairwise)
+            FullyConnectedMessagePassing(
+                cfg.latent,
+                n_out,
+                implementation=cfg.implementation,
+                fp32_output=n_out == N_FEATURES,  # the particle features: full resolution
+            )
             for n_out in (cfg.latent, N_FEATURES)
         )
 
@@ -94,7 +101,9 @@ class MPDiscriminator(nn.Module):
         super().__init__()
         cfg = cfg or MPGANConfig()
         self.layers = nn.ModuleList(
-            FullyConnectedMessagePassing(n_in, 32, dropout=cfg.dropout, pairwise=cfg.pairwise)
+            FullyConnectedMessagePassing(
+                n_in, 32, dropout=cfg.dropout, implementation=cfg.implementation
+            )
             for n_in in (N_FEATURES, 32)
         )
         self.out = nn.Linear(32, 1)
