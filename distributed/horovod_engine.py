@@ -8,11 +8,14 @@ are: Horovod's gradient hooks sit on the parameters, and a model frozen for a ph
 every rank unscales the same averaged gradients and skips the same overflowing steps.
 
 Elastic training (:meth:`HorovodEngine.run_elastic`, Gloo only) keeps the state that must
-survive a lost worker in one ``hvd.elastic.TorchState``.
+survive a lost worker in one ``hvd.elastic.TorchState``. An optimizer's empty state is not
+broadcast (Horovod would first take a zero-gradient step, which Adam counts as a step): every
+rank starts with the same empty state, and a resumed one loads the same checkpoint.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -74,7 +77,10 @@ class HorovodEngine:
         for model in models.values():
             hvd.broadcast_parameters(model.state_dict(), root_rank=0)
         for optimizer in optimizers.values():
-            hvd.broadcast_optimizer_state(optimizer, root_rank=0)
+            # On an empty state Horovod would first take a zero-gradient step to create it,
+            # which Adam counts as its first step; every rank starts empty anyway.
+            if optimizer.state_dict()["state"]:
+                hvd.broadcast_optimizer_state(optimizer, root_rank=0)
 
     def allreduce(self, tensor: torch.Tensor, op: str = "mean") -> torch.Tensor:
         return hvd.allreduce(tensor, op=OPS[op])
@@ -95,15 +101,50 @@ class HorovodEngine:
         optimizers: Mapping[str, Any],
         on_reset: Callable[[Any], None],
         **values: Any,
-    ) -> None:
+    ) -> Any:
         """Run ``body(state)`` inside ``hvd.elastic.run``: after a worker is lost or added, the
         survivors roll back to the last ``state.commit()`` and call ``on_reset(state)`` before
-        ``body`` runs again on the new world. ``state`` holds every model and optimizer (as
-        ``model_<name>``, ``optimizer_<name>``) and ``values`` as plain, immutable attributes."""
-        state = hvd.elastic.TorchState(
-            **{f"model_{k}": m for k, m in models.items()},
-            **{f"optimizer_{k}": o for k, o in optimizers.items()},
-            **values,
-        )
+        ``body`` runs again on the new world. ``state`` holds every model and optimizer and
+        ``values`` as plain, immutable attributes; it is returned when ``body`` has run to its
+        end."""
+        state = _ElasticState(models, optimizers, **values)
         state.register_reset_callbacks([lambda: on_reset(state)])
         hvd.elastic.run(body)(state)
+        return state
+
+
+class _ElasticState(hvd.elastic.TorchState):
+    """``hvd.elastic.TorchState`` that keeps the optimizers as copies of their state dicts.
+
+    Horovod's own optimizer handler syncs with ``broadcast_optimizer_state``, which on an empty
+    state first takes a zero-gradient step: Adam would count one step more than a run that is
+    not elastic. Here the state dicts are plain values (``optimizer_states``), snapshot at each
+    commit, broadcast from rank 0 on sync and loaded back on sync and restore.
+    """
+
+    def __init__(self, models, optimizers, **values: Any) -> None:
+        self._optimizers = dict(optimizers)
+        super().__init__(
+            **{f"model_{k}": m for k, m in models.items()},
+            optimizer_states=self._snapshot(),
+            **values,
+        )
+
+    def _snapshot(self) -> dict:
+        return {k: copy.deepcopy(o.state_dict()) for k, o in self._optimizers.items()}
+
+    def _load(self) -> None:
+        for name, optimizer in self._optimizers.items():
+            optimizer.load_state_dict(self.optimizer_states[name])
+
+    def save(self) -> None:
+        self.optimizer_states = self._snapshot()
+        super().save()
+
+    def restore(self) -> None:
+        super().restore()
+        self._load()
+
+    def sync(self) -> None:
+        super().sync()
+        self._load()

@@ -309,11 +309,11 @@ def train(
 
     records: dict[str, Any] = {"log": None, "best": None}
 
-    def open_records() -> None:
+    def open_records(at: Position) -> None:
         """Rank 0's files (again after an elastic reset made another process rank 0)."""
         if engine.rank == 0 and records["log"] is None:
             append = resume or (cfg.elastic and (out / "metrics.csv").is_file())
-            records["log"] = RunLog(out, append=append)
+            records["log"] = RunLog(out, append=append, from_step=at.step)
             if cfg.evaluate:
                 records["best"] = BestModel(task, out, records["log"], append)
 
@@ -328,9 +328,9 @@ def train(
 
     def run(state: Any) -> None:
         """The steps from ``state.position`` to the end (again after an elastic reset)."""
-        open_records()
-        sampler.rank, sampler.size = engine.rank, engine.size
         position: Position = state.position
+        open_records(position)
+        sampler.rank, sampler.size = engine.rank, engine.size
         bar = tqdm(
             total=min(step_limit, sampler.steps_per_epoch() * cfg.epochs),
             initial=position.step,
@@ -428,6 +428,9 @@ def train(
 
     def on_reset(state: Any) -> None:
         """After an elastic reset: the committed state is back; adapt to the new world."""
+        if records["log"]:  # reopened by run(): records after the commit are dropped
+            records["log"].close()
+            records.update(log=None, best=None)
         reseed(seed, engine.rank, state.position.step)
         for name, scaler in scalers.items():
             scaler.load_state_dict(state.scalers[name])
@@ -440,7 +443,7 @@ def train(
             )
 
     if cfg.elastic:
-        engine.run_elastic(
+        state = engine.run_elastic(
             run,
             task.models,
             optimizers,
@@ -452,7 +455,7 @@ def train(
         engine.broadcast_state(task.models, optimizers)  # everyone starts from rank 0's state
         state = _LocalState(position)
         run(state)
-        position = state.position
+    position = state.position
     spread = parameter_spread(engine, task)  # every rank must end with the same model
 
     results: dict[str, float] = {}

@@ -73,7 +73,11 @@ class RunLog:
     """Rank 0's records: ``metrics.csv``, ``timing.jsonl`` and TensorBoard events
     (``tensorboard --logdir RUN_DIR``: the averaged metrics and samples/s per step)."""
 
-    def __init__(self, out: Path, append: bool = False) -> None:
+    def __init__(self, out: Path, append: bool = False, from_step: int = 0) -> None:
+        """``append``: continue the files of a run resumed at ``from_step``; their records of
+        later steps (work lost since that checkpoint or commit) are dropped first."""
+        if append:
+            drop_records_after(out, from_step)
         mode = "a" if append else "w"
         self.metrics_file = (out / "metrics.csv").open(mode, newline="")
         self.timing_file = (out / "timing.jsonl").open(mode)
@@ -134,3 +138,22 @@ class RunLog:
         self.metrics_file.close()
         self.timing_file.close()
         self.tensorboard.close()
+
+
+def drop_records_after(out: Path, step: int) -> None:
+    """Remove the lines of steps after ``step`` from a run's metrics, timing and evaluations."""
+    for name in ("metrics.csv", "evaluations.csv"):
+        path = out / name
+        if path.is_file() and path.stat().st_size:
+            table = pd.read_csv(path, float_precision="round_trip")
+            table[table.step <= step].to_csv(path, index=False)
+    timing = out / "timing.jsonl"
+    if timing.is_file():
+        kept = []
+        for line in timing.read_text().splitlines():
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line + "\n")
+            except json.JSONDecodeError:  # the last line of a killed process
+                continue
+        timing.write_text("".join(kept))

@@ -107,14 +107,32 @@ def init_rank(
     return engine, info
 
 
-def setup_logging(info: RankInfo, log_file: Path | None = None) -> None:
-    """Log at INFO on rank 0 (to stderr and ``log_file``); other ranks log warnings only."""
+class _RankFilter(logging.Filter):
+    """Stamps each record with the current rank and size (an elastic reset can change them) and
+    lets rank 0 log from INFO up, the other ranks warnings only (``root_only``: nothing)."""
+
+    def __init__(self, engine: Engine, root_only: bool = False) -> None:
+        super().__init__()
+        self.engine, self.root_only = engine, root_only
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.rank, record.size = self.engine.rank, self.engine.size
+        if self.engine.rank == 0:
+            return record.levelno >= logging.INFO
+        return not self.root_only and record.levelno >= logging.WARNING
+
+
+def setup_logging(engine: Engine, log_file: Path | None = None) -> None:
+    """Log at INFO on rank 0 (to stderr and ``log_file``); other ranks log warnings only, to
+    stderr. Whichever process is rank 0 writes the file (after an elastic reset, another one)."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if info.is_root and log_file is not None:
-        handlers.append(logging.FileHandler(log_file))
+    handlers[0].addFilter(_RankFilter(engine))
+    if log_file is not None:
+        handlers.append(logging.FileHandler(log_file, delay=True))
+        handlers[1].addFilter(_RankFilter(engine, root_only=True))
     logging.basicConfig(
-        level=logging.INFO if info.is_root else logging.WARNING,
-        format=f"%(asctime)s [rank {info.rank}/{info.size}] %(levelname)s %(message)s",
+        level=logging.INFO,
+        format="%(asctime)s [rank %(rank)s/%(size)s] %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
         handlers=handlers,
         force=True,

@@ -34,7 +34,21 @@ class TorchEngine:
     def __init__(self, device_type: str) -> None:
         self.controller = "nccl" if device_type == "cuda" else "gloo"
         timeout = datetime.timedelta(minutes=30)
-        if "WORLD_SIZE" in os.environ:  # torchrun (or any launcher setting the env:// variables)
+        env = os.environ
+        if env.get("TORCHELASTIC_USE_AGENT_STORE") == "True":  # torchrun: its agent's store
+            # Each restart gets its own key prefix: without it a restarted Gloo group read the
+            # failed attempt's peer addresses from the store and could not connect (torch 2.13).
+            store = dist.TCPStore(
+                env["MASTER_ADDR"], int(env["MASTER_PORT"]), is_master=False, timeout=timeout
+            )
+            dist.init_process_group(
+                self.controller,
+                store=dist.PrefixStore(f"restart{env['TORCHELASTIC_RESTART_COUNT']}", store),
+                rank=int(env["RANK"]),
+                world_size=int(env["WORLD_SIZE"]),
+                timeout=timeout,
+            )
+        elif "WORLD_SIZE" in env:  # another launcher setting the env:// variables
             dist.init_process_group(self.controller, timeout=timeout)
         else:  # one process
             dist.init_process_group(

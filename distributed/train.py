@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         if info.is_root:
             out.mkdir(parents=True, exist_ok=True)
             write_config(out, record, resumed_at=None)
-        setup_logging(info, out / "train.log" if info.is_root else None)
+        setup_logging(engine, out / "train.log")
         result = run_check(engine, info, configs[0], seed=args.seed)
         ok = result["ok"]
     else:
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         if info.is_root:
             out.mkdir(parents=True, exist_ok=True)
             write_config(out, record, resumed_at=checkpoint if resume else None)
-        setup_logging(info, out / "train.log" if info.is_root else None)
+        setup_logging(engine, out / "train.log")
         log.info("%s on %d rank(s) (%s), run directory %s", args.model, info.size, info.engine, out)
         if resume:
             restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
@@ -226,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
             )
         result = train(task, loop_cfg, engine, info, out, args.seed, record, resume=resume)
         ok = True
-    if info.is_root:
+    if engine.rank == 0:  # (after an elastic reset, maybe another process than at the start)
         name = "check.json" if spec.build is None else "evaluation.json"
         (out / name).write_text(json.dumps(result, indent=2) + "\n")
         status = ("PASSED" if ok else "FAILED") if spec.build is None else "done"

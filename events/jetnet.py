@@ -65,15 +65,19 @@ def write_jetnet(
     jet_features: np.ndarray,
     num_constituents: np.ndarray | None = None,
     provenance: str | None = None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Write a JetNet-layout HDF5 file atomically (temporary file, then rename).
 
     ``provenance`` (e.g. the generator settings as JSON) is stored as the ``provenance``
-    attribute of the file.
+    attribute of the file; ``extra`` arrays (one row per jet) as further datasets.
     """
     validate_jetnet(particle_features, jet_features, source=str(path))
     if num_constituents is not None and num_constituents.shape != (len(jet_features),):
         raise ValueError(f"{path}: num_constituents must be [N], got {num_constituents.shape}")
+    for name, array in (extra or {}).items():
+        if len(array) != len(jet_features):
+            raise ValueError(f"{path}: {name} has {len(array)} rows, not one per jet")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -82,6 +86,12 @@ def write_jetnet(
         f.create_dataset("jet_features", data=jet_features, compression="gzip")
         if num_constituents is not None:
             f.create_dataset("num_constituents", data=num_constituents, compression="gzip")
+        for name, array in (extra or {}).items():
+            if len(array) != len(jet_features):
+                raise ValueError(
+                    f"{path}: {name} has {len(array)} rows for {len(jet_features)} jets"
+                )
+            f.create_dataset(name, data=array, compression="gzip")
         f.attrs["particle_feature_names"] = list(PARTICLE_FEATURES)
         f.attrs["jet_feature_names"] = list(JET_FEATURES)
         if provenance is not None:

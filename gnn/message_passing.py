@@ -8,14 +8,17 @@ For a particle cloud h: [B, N, F_in] with mask m: [B, N] (1 = real particle), on
 
 with φ_e: Linear(2F_in→96) → … → Linear(→192), each followed by LeakyReLU(0.2), and φ_n:
 Linear(192+F_in→256) → Linear(256→256) → Linear(256→F_out), LeakyReLU between, last linear;
-dropout (if any) after every activation.
+dropout (if any) after every activation. With ``label_features`` L > 0 (a conditional GAN, as
+the MPGAN code's ``clabels``) every jet's labels c: [B, L] are appended to the input of both
+MLPs: φ_e([h_i ‖ h_j ‖ c]) and φ_n([m_i ‖ h_i ‖ c]); with L = 0 the layer is the one above,
+parameter for parameter.
 
 Two implementations of the same maths, with the same parameters:
 
 - ``"published"``: as the MPGAN code computes it — the [B, N, N, 2F_in] pair tensor, the mask
   multiplied in over [B, N, N, E], PyTorch's LeakyReLU and dropout;
-- ``"fast"`` (default): the first edge layer factorised, W[h_i ‖ h_j] + b = (W_a h_i + b) +
-  W_b h_j broadcast over (i, j), so the pair tensor is never built; the masked sum as one
+- ``"fast"`` (default): the first edge layer factorised, W[h_i ‖ h_j ‖ c] + b = (W_a h_i + W_c c
+  + b) + W_b h_j broadcast over (i, j), so the pair tensor is never built; the masked sum as one
   batched product Σ_j m_j e_ij = [m_1 … m_N] · e_i (a row vector times the [N, E] slab of
   receiver i, no [B, N, N, E] temporary); LeakyReLU and dropout fused into one CPU kernel with
   counter-based masks (:class:`gnn.leaky_dropout.LeakyReLUDropout`).
@@ -38,7 +41,7 @@ IMPLEMENTATIONS = ("fast", "published")
 
 
 class FullyConnectedMessagePassing(nn.Module):
-    """One MPGAN message-passing layer: h [B, N, F_in], mask [B, N] → [B, N, F_out].
+    """One MPGAN message-passing layer: h [B, N, F_in], mask [B, N], labels [B, L] → [B, N, F_out].
 
     Parameters are registered edge MLP first, then node MLP, so a layer's ``state_dict`` is
     ``edge_mlp.{0,2,4}.*`` then ``node_mlp.{0,2,4}.*``, whatever the implementation.
@@ -54,49 +57,61 @@ class FullyConnectedMessagePassing(nn.Module):
         dropout: float = 0.0,
         implementation: str = "fast",
         fp32_output: bool = False,
+        label_features: int = 0,
     ) -> None:
         super().__init__()
         if implementation not in IMPLEMENTATIONS:
             raise ValueError(
                 f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}"
             )
-        self.in_features = in_features
+        self.in_features, self.label_features = in_features, label_features
         self.implementation = implementation
         self.fp32_output = fp32_output
         fused = implementation == "fast"
-        self.edge_mlp = mlp([2 * in_features, *edge_hidden], negative_slope, True, dropout, fused)
+        edge_in = 2 * in_features + label_features
+        self.edge_mlp = mlp([edge_in, *edge_hidden], negative_slope, True, dropout, fused)
         self.node_mlp = mlp(
-            [edge_hidden[-1] + in_features, *node_hidden, out_features],
+            [edge_hidden[-1] + in_features + label_features, *node_hidden, out_features],
             negative_slope,
             False,
             dropout,
             fused,
         )
 
-    def edges(self, h: torch.Tensor) -> torch.Tensor:
+    def edges(self, h: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Edge MLP output for every (receiver i, sender j) pair: [B, N, N, E]."""
         n = h.size(1)
         if self.implementation == "published":
-            pairs = torch.cat(
-                [h.unsqueeze(2).expand(-1, -1, n, -1), h.unsqueeze(1).expand(-1, n, -1, -1)],
-                dim=-1,
-            )  # [B, N(i), N(j), 2F]
-            return self.edge_mlp(pairs)
+            parts = [h.unsqueeze(2).expand(-1, -1, n, -1), h.unsqueeze(1).expand(-1, n, -1, -1)]
+            if labels is not None:
+                parts.append(labels[:, None, None, :].expand(-1, n, n, -1))
+            return self.edge_mlp(torch.cat(parts, dim=-1))  # [B, N(i), N(j), 2F + L]
         first = self.edge_mlp[0]
-        w_receiver, w_sender = first.weight.split(self.in_features, dim=1)
+        w_receiver, w_sender, w_labels = first.weight.split(
+            [self.in_features, self.in_features, self.label_features], dim=1
+        )
         receiver = nn.functional.linear(h, w_receiver, first.bias)  # [B, N, H]
+        if labels is not None:
+            receiver = receiver + nn.functional.linear(labels, w_labels).unsqueeze(1)
         sender = nn.functional.linear(h, w_sender)  # [B, N, H]
         return self.edge_mlp[1:](receiver.unsqueeze(2) + sender.unsqueeze(1))
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        e = self.edges(h)  # [B, N(i), N(j), E]
+    def forward(
+        self, h: torch.Tensor, mask: torch.Tensor | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if (labels is None) != (self.label_features == 0):
+            raise ValueError(f"this layer takes {self.label_features} label features per jet")
+        e = self.edges(h, labels)  # [B, N(i), N(j), E]
         if mask is None:
             messages = e.sum(dim=2)
         elif self.implementation == "published":
             messages = (e * mask[:, None, :, None].to(e.dtype)).sum(dim=2)
         else:  # per receiver i: [1, N(j)] · [N(j), E], on contiguous slabs of e
             messages = torch.matmul(mask[:, None, None, :].to(e.dtype), e).squeeze(2)  # [B, N, E]
-        x = torch.cat([messages, h.to(messages.dtype)], dim=-1)
+        parts = [messages, h.to(messages.dtype)]
+        if labels is not None:
+            parts.append(labels[:, None, :].expand(-1, h.size(1), -1).to(messages.dtype))
+        x = torch.cat(parts, dim=-1)
         if not self.fp32_output:
             return self.node_mlp(x)
         hidden = self.node_mlp[:-1](x)
@@ -104,4 +119,7 @@ class FullyConnectedMessagePassing(nn.Module):
             return self.node_mlp[-1](hidden.float())
 
     def extra_repr(self) -> str:
-        return f"implementation={self.implementation!r}, fp32_output={self.fp32_output}"
+        return (
+            f"implementation={self.implementation!r}, fp32_output={self.fp32_output}, "
+            f"label_features={self.label_features}"
+        )

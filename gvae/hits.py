@@ -49,6 +49,13 @@ class HitGraphConfig:
             "choices": ["within-channel", "all"],
         },
     )
+    cache: bool = field(
+        default=True,
+        metadata={
+            "help": "keep each event's graph in memory once built, so that batching is "
+            "collation only (--no-cache: build every batch's graphs again)"
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.k < 1 or self.max_nodes < 2 or self.coordinate_scale <= 0:
@@ -151,27 +158,49 @@ def hit_batch(events: Sequence[np.ndarray], cfg: HitGraphConfig) -> Batch:
 
 
 class HitBatcher:
-    """DataLoader ``collate_fn``: lists of hit arrays → :func:`hit_batch` (picklable)."""
+    """DataLoader ``collate_fn`` (picklable): cached event graphs → one PyG batch (collation
+    only), or hit arrays → :func:`hit_batch` (graphs built for the whole batch)."""
 
     def __init__(self, cfg: HitGraphConfig) -> None:
         self.cfg = cfg
 
-    def __call__(self, events: list[np.ndarray]) -> Batch:
+    def __call__(self, events: list[Data] | list[np.ndarray]) -> Batch:
+        if isinstance(events[0], Data):
+            return Batch.from_data_list(events)
         return hit_batch(events, self.cfg)
 
 
 class HitDataset(Dataset):
-    """Events as hit arrays [n_i, 4]; graphs are built per batch by :class:`HitBatcher`.
+    """Events for :class:`HitBatcher`: each event's graph (features and kNN edges, ``Data`` with
+    ``x``, ``edge_index``, ``hits``) built the first time it is read and then kept in memory, so
+    that later epochs only collate; with ``cfg.cache`` off, the hit arrays [n_i, 4], whose graphs
+    the batcher builds for every batch.
 
-    Graph building (features + kNN) runs in the DataLoader's workers, so training does not wait
-    on it when the loader keeps up. Holds only the hits, not the images.
+    With loader workers each worker process keeps its own cache (persistent workers keep it
+    across epochs). A DataLoader reads a batch through :meth:`__getitems__`, which builds all the
+    batch's missing graphs in one batched kNN call.
     """
 
-    def __init__(self, hits: list[np.ndarray]) -> None:
+    def __init__(self, hits: list[np.ndarray], cfg: HitGraphConfig) -> None:
         self.hits = [h for h in hits if len(h) >= 2]
+        self.cfg = cfg
+        self.graphs: list[Data | None] = [None] * len(self.hits)
 
     def __len__(self) -> int:
         return len(self.hits)
 
-    def __getitem__(self, index: int) -> np.ndarray:
-        return self.hits[index]
+    def __getitem__(self, index: int) -> Data | np.ndarray:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[Data] | list[np.ndarray]:
+        if not self.cfg.cache:
+            return [self.hits[i] for i in indices]
+        missing = [i for i in dict.fromkeys(indices) if self.graphs[i] is None]
+        if missing:
+            batch = hit_batch([self.hits[i] for i in missing], self.cfg)
+            graph_of_edge = batch.batch[batch.edge_index[1]]  # edges never cross events
+            for position, i in enumerate(missing):
+                nodes = slice(batch.ptr[position], batch.ptr[position + 1])
+                edges = batch.edge_index[:, graph_of_edge == position] - batch.ptr[position]
+                self.graphs[i] = Data(x=batch.x[nodes], edge_index=edges, hits=batch.hits[nodes])
+        return [self.graphs[i] for i in indices]

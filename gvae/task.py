@@ -6,6 +6,8 @@ The last ``eval_events`` events of the file are held out (never trained on); the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,11 +16,13 @@ import torch
 from torch_geometric.data import Batch
 from torch_geometric.utils import to_dense_batch
 
-from distributed.task import Phase
 from gvae.hits import HitBatcher, HitDataset, HitGraphConfig, hit_batch, image_hits, load_event_hits
 from gvae.loss import LossWeights, gvae_losses
 from gvae.model import GVAE, GVAEConfig
 from gvae.report import emd_table, reconstruct, write_report
+
+# The loop's phase factory (distributed.task.Phase), typed here without importing the loop.
+Phase = Callable[[str], AbstractContextManager]
 
 DEFAULT_DATA = Path("data/calorimeter/top.h5")
 
@@ -65,7 +69,7 @@ class GVAETask:
         self.graphs, self.weights, self.device = graphs, weights, torch.device(device)
         self.emd_events = data.emd_events
         self.eval_hits = hits[len(hits) - data.eval_events :]
-        self.train_set = HitDataset(hits[: len(hits) - data.eval_events])
+        self.train_set = HitDataset(hits[: len(hits) - data.eval_events], graphs)
         self.models = {"gvae": GVAE(model).to(self.device)}
         self.optimizers = {"gvae": torch.optim.Adam(self.models["gvae"].parameters(), lr=data.lr)}
         self.collate = HitBatcher(graphs)
@@ -76,7 +80,9 @@ class GVAETask:
         target, _ = to_dense_batch(batch.x, batch.batch, batch_size=batch.num_graphs)
         return gvae_losses(output, target[:, : output.size(1)], enc, self.weights)
 
-    def step(self, batch: Batch, phase: Phase) -> dict[str, float]:
+    def step(
+        self, batch: Batch, phase: Callable[[str], AbstractContextManager]
+    ) -> dict[str, float]:
         with phase("gvae") as gvae:
             losses = self.losses(batch, gvae.model)
             gvae.update(losses["total"])

@@ -35,7 +35,7 @@ import pandas as pd
 import torch
 
 from distributed.config import HelpFormatter
-from distributed.loop import AMP_DTYPES, Updater
+from distributed.loop import AMP_DTYPES, Updater, move
 from distributed.runtime import init_rank
 from launch.environment import MALLOC
 from mpgan.model import MPGANConfig
@@ -60,13 +60,13 @@ def step_seconds(task: MPGANTask, engine, amp: str, batch: int, steps: int) -> l
     step_models, optimizers = engine.distributed(task.models, task.optimizers, "none")
     engine.broadcast_state(task.models, optimizers)
     updater = Updater(task.models, step_models, optimizers, engine, AMP_DTYPES.get(amp), 0.0)
-    real = torch.stack([task.train_set[i] for i in range(batch)]).to(task.device)
+    batch_jets = move(task.collate([task.train_set[i] for i in range(batch)]), task.device)
     times = []
     for _ in range(steps + 1):
         synchronize(task.device)
         start = time.perf_counter()
         with autocast(task.device, amp):
-            task.step(real, updater)
+            task.step(batch_jets, updater)
         synchronize(task.device)
         times.append(time.perf_counter() - start)
     return times[1:]
@@ -75,7 +75,8 @@ def step_seconds(task: MPGANTask, engine, amp: str, batch: int, steps: int) -> l
 @torch.no_grad()
 def generation_us_per_jet(task: MPGANTask, amp: str, batch: int, repeats: int) -> float:
     generator = task.models["generator"].eval()
-    n = task.multiplicities[:batch].to(task.device)
+    index = torch.arange(batch) % len(task.train_features)
+    n = torch.from_numpy(task.train_features[index, 3]).long().to(task.device)
     with autocast(task.device, amp):
         generator.sample(n)  # warm-up
         synchronize(task.device)
@@ -92,7 +93,7 @@ def output_difference(fast: MPGANTask, published: MPGANTask, amp: str) -> float:
     """Largest |Δ| of generator jets and discriminator scores, the same weights and inputs."""
     models = [t.models[k].eval() for t in (fast, published) for k in ("generator", "discriminator")]
     g_fast, d_fast, g_pub, d_pub = models
-    n = fast.multiplicities[:64].to(fast.device)
+    n = torch.from_numpy(fast.train_features[:64, 3]).long().to(fast.device)
     z = g_pub.noise(64, fast.device)
     jets = g_pub(z, n)
     with autocast(fast.device, amp):

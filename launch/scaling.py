@@ -1,22 +1,32 @@
-"""Weak and strong scaling sweeps: one Horovod job per world size, tables and plots of the result.
+"""Weak and strong scaling sweeps: one job per world size, tables and plots of the result.
 
     python -m launch.scaling --model gvae --mode weak --np 1 2 4 --steps 100 --batch-size 32
     python -m launch.scaling --model mpgan --mode strong --np 1 2 --batch-size 64 --repeats 3
+    python -m launch.scaling --model gvae --np 1 2 --launcher torchrun    # DDP instead of Horovod
     python -m launch.scaling --model gvae --np 1 2 -- --data my.h5 --loader-workers 0
 
-Each run is ``<launcher> -np P python -m distributed.train MODEL --steps S --no-evaluate``; its
-per-step timing lines (``timing.jsonl``, rank 0) after ``--warmup`` steps give the execution
-time T(P) = Σ step time. Weak scaling keeps the batch per rank (the global batch grows with P):
-speedup(P) = T(1) / (T(P) / P); strong scaling splits one global batch over the ranks:
-speedup(P) = T(1) / T(P). Efficiency = speedup / P in both. The study folder
-``<out>/<date>-<host>-<model>-<mode>/`` gets results.csv, table.md (the layout of the GVAE
-paper's table), scaling.png, environment.json and each run's timing lines; it is written to a
-temporary folder first and moved into place only when every run succeeded.
+Each run is ``<launcher> … -m distributed.train MODEL --steps S --no-evaluate`` (horovodrun,
+mpirun or torchrun); its per-step timing lines (``timing.jsonl``, rank 0) after ``--warmup``
+steps give the execution time T(P) = Σ step time. Weak scaling keeps the batch per rank (the
+global batch grows with P): speedup(P) = T(1) / (T(P) / P); strong scaling splits one global
+batch over the ranks: speedup(P) = T(1) / T(P). Efficiency = speedup / P in both.
+
+The machine's own bound: for every P > 1 the same P processes also run *independently* at the
+same time (P single-process runs of the same command, with the same engine), which costs all
+that sharing the machine costs (cores, memory bandwidth, caches) but no communication. Their
+time T_bound(P) gives the bound's efficiency T(1)/T_bound(P) (weak), and the distributed
+layer's own efficiency T_bound(P)/T(P): what the engine costs beyond running P processes.
+
+The study folder ``<out>/<date>-<host>-<model>-<mode>/`` gets results.csv, table.md (the layout
+of the GVAE paper's table, then the bound), scaling.png, environment.json and each run's timing
+lines; it is written to a temporary folder first and moved into place only when every run
+succeeded.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import os
@@ -30,12 +40,12 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-import horovod
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from tqdm import tqdm
 
+from distributed.config import HelpFormatter
 from launch.environment import MALLOC, horovod_env
 from launch.timing import read_timing
 
@@ -99,6 +109,7 @@ def plot_scaling(results: pd.DataFrame, title: str, path: Path) -> None:
     left.legend()
     right.axhline(1.0, color="k", ls="--", label="ideal")
     right.plot(ranks, results.efficiency, "o-", label="measured")
+    right.plot(ranks, results.bound_efficiency, "s:", label="machine bound (independent runs)")
     right.set(xlabel="ranks", ylabel="parallel efficiency", ylim=(0, 1.1), xticks=list(ranks))
     right.legend()
     fig.suptitle(title)
@@ -107,15 +118,42 @@ def plot_scaling(results: pd.DataFrame, title: str, path: Path) -> None:
     plt.close(fig)
 
 
+LAUNCHERS = ("horovodrun", "mpirun", "torchrun")
+
+
+def installed_version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def launcher_command(launcher: str, ranks: int) -> list[str]:
-    """The launcher prefix for ``ranks`` processes: horovodrun on this host; mpirun on this
-    host or across the nodes of the Slurm allocation it runs in."""
+    """The command up to ``distributed.train`` for ``ranks`` processes: horovodrun or torchrun
+    on this host; mpirun on this host or across the nodes of the Slurm allocation it runs in."""
+    module = ["-m", "distributed.train"]
+    if launcher == "torchrun":
+        return ["torchrun", "--standalone", "--nproc-per-node", str(ranks), *module]
     if launcher == "horovodrun":
-        return ["horovodrun", "-np", str(ranks), "-H", f"localhost:{ranks}"]
+        return [
+            "horovodrun",
+            "-np",
+            str(ranks),
+            "-H",
+            f"localhost:{ranks}",
+            sys.executable,
+            *module,
+        ]
     forwarded = [arg for name in FORWARDED if name in os.environ for arg in ("-x", name)]
     # Horovod's own mpirun flags: no core binding (the trainer sets threads per rank).
     binding = ["--oversubscribe", "-bind-to", "none", "-map-by", "slot"]
-    return ["mpirun", "-np", str(ranks), *binding, *forwarded]
+    return ["mpirun", "-np", str(ranks), *binding, *forwarded, sys.executable, *module]
+
+
+def independent_command(launcher: str) -> list[str]:
+    """One process of the machine-bound runs: no launcher, the launcher's engine."""
+    backend = "torch" if launcher == "torchrun" else "horovod"
+    return [sys.executable, "-m", "distributed.train", "--backend", backend]
 
 
 def batch_per_rank(mode: str, batch_size: int, ranks: int) -> int:
@@ -127,12 +165,22 @@ def batch_per_rank(mode: str, batch_size: int, ranks: int) -> int:
     return batch_size // ranks
 
 
-def run_training(command: list[str], log_path: Path) -> None:
-    with log_path.open("w") as out:
-        proc = subprocess.run(command, env=horovod_env(), stdout=out, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        tail = log_path.read_text().strip().splitlines()[-1:] or ["(no output)"]
-        raise RuntimeError(f"exit {proc.returncode}: {shlex.join(command)}: {tail[0]}")
+def run_training(commands: list[list[str]], log_paths: list[Path]) -> None:
+    """Run the commands at the same time; raise naming the first that failed."""
+    logs = [path.open("w") for path in log_paths]
+    try:
+        procs = [
+            subprocess.Popen(c, env=horovod_env(), stdout=log, stderr=subprocess.STDOUT)
+            for c, log in zip(commands, logs, strict=True)
+        ]
+        codes = [proc.wait() for proc in procs]
+    finally:
+        for log in logs:
+            log.close()
+    for command, path, code in zip(commands, log_paths, codes, strict=True):
+        if code != 0:
+            tail = path.read_text().strip().splitlines()[-1:] or ["(no output)"]
+            raise RuntimeError(f"exit {code}: {shlex.join(command)}: {tail[0]}")
 
 
 def parameter_count(checkpoint: Path) -> int:
@@ -164,7 +212,7 @@ def environment(args: argparse.Namespace, commands: list[str], parameters: int) 
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,
-            "horovod": horovod.__version__,
+            "horovod": installed_version("horovod"),
             "mpi": mpi.stdout.splitlines()[0] if mpi.stdout else "unknown",
         },
         "tuning": {k: os.environ.get(k) for k in (*MALLOC, "OMPI_MCA_mpi_yield_when_idle")},
@@ -173,59 +221,85 @@ def environment(args: argparse.Namespace, commands: list[str], parameters: int) 
     }
 
 
+def timing_row(timing: pd.DataFrame, batch: int, ranks: int) -> dict:
+    """Execution time and per-step means of one run's timing lines."""
+    return {
+        "steps": len(timing),
+        "time_s": timing.step_time.sum(),
+        "step_ms": 1e3 * timing.step_time.mean(),
+        "compute_ms": 1e3 * timing.compute.mean(),
+        "communication_ms": 1e3 * timing.communication.mean(),
+        "data_wait_ms": 1e3 * timing.data_wait.mean(),
+        "samples_per_s": batch * ranks * len(timing) / timing.step_time.sum(),
+    }
+
+
 def sweep(args: argparse.Namespace, study: Path) -> pd.DataFrame:
-    """Run every (np, repeat); write each run's timing into ``study/runs``; per-run rows."""
+    """Run every (np, repeat), distributed and, for np > 1, as independent processes; write each
+    run's timing into ``study/runs``; one row per run (``kind``: distributed or independent)."""
     (study / "runs").mkdir(parents=True)
     rows, commands = [], []
-    plan = [(ranks, repeat) for ranks in args.np for repeat in range(args.repeats)]
+    plan = [
+        (ranks, repeat, kind)
+        for ranks in args.np
+        for repeat in range(args.repeats)
+        for kind in ("distributed", "independent")
+        if kind == "distributed" or (ranks > 1 and args.bound)
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         bar = tqdm(plan, desc=f"{args.model} {args.mode} scaling", unit="run")
-        for ranks, repeat in bar:
-            bar.set_postfix(np=ranks, repeat=repeat)
-            name = f"np{ranks}-r{repeat}"
-            out = Path(tmp) / name
+        for ranks, repeat, kind in bar:
+            bar.set_postfix(np=ranks, repeat=repeat, kind=kind)
+            name = f"np{ranks}-r{repeat}" + ("-independent" if kind == "independent" else "")
             batch = batch_per_rank(args.mode, args.batch_size, ranks)
             train = ["--steps", str(args.steps), "--batch-size", str(batch), "--seed", str(repeat)]
             train += ["--threads-per-rank", str(args.threads_per_rank), "--no-evaluate"]
-            command = [
-                *launcher_command(args.launcher, ranks),
-                *(sys.executable, "-m", "distributed.train", args.model),
-                *train,
-                *("--out", str(out), *args.train_args),
+            if kind == "distributed":
+                outs = [Path(tmp) / name]
+                runs = [[*launcher_command(args.launcher, ranks), args.model, *train]]
+            else:  # the same processes, each alone: the machine's bound
+                outs = [Path(tmp) / f"{name}{i}" for i in range(ranks)]
+                runs = [[*independent_command(args.launcher), args.model, *train] for _ in outs]
+            runs = [
+                [*run, "--out", str(out), *args.train_args]
+                for run, out in zip(runs, outs, strict=True)
             ]
-            commands.append(shlex.join(command))
-            run_training(command, Path(tmp) / f"{name}.log")
-            shutil.copy(out / "timing.jsonl", study / "runs" / f"{name}.jsonl")
-            timing = read_timing(out / "timing.jsonl", args.warmup)
+            commands += [shlex.join(run) for run in runs]
+            run_training(runs, [Path(tmp) / f"{out.name}.log" for out in outs])
+            for i, out in enumerate(outs):
+                suffix = str(i) if kind == "independent" else ""
+                shutil.copy(out / "timing.jsonl", study / "runs" / f"{name}{suffix}.jsonl")
+            timings = [read_timing(out / "timing.jsonl", args.warmup) for out in outs]
+            # Independent runs: the mean process, and all of them for the throughput.
+            row = timing_row(pd.concat(timings).groupby(level=0).mean(), batch, ranks)
             rows.append(
-                {
-                    "np": ranks,
-                    "repeat": repeat,
-                    "batch_per_rank": batch,
-                    "steps": len(timing),
-                    "time_s": timing.step_time.sum(),
-                    "step_ms": 1e3 * timing.step_time.mean(),
-                    "compute_ms": 1e3 * timing.compute.mean(),
-                    "communication_ms": 1e3 * timing.communication.mean(),
-                    "data_wait_ms": 1e3 * timing.data_wait.mean(),
-                    "samples_per_s": batch * ranks * len(timing) / timing.step_time.sum(),
-                }
+                {"np": ranks, "repeat": repeat, "kind": kind, "batch_per_rank": batch, **row}
             )
-            if ranks == args.np[0] and repeat == 0:
-                parameters = parameter_count(out / "checkpoint.pt")
+            if ranks == args.np[0] and repeat == 0 and kind == "distributed":
+                parameters = parameter_count(outs[0] / "checkpoint.pt")
     env = environment(args, commands, parameters)
     (study / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     return pd.DataFrame(rows)
 
 
 def summarise(runs: pd.DataFrame, mode: str) -> pd.DataFrame:
-    """results.csv: the scaling table plus per-step means and the data-wait/communication shares."""
-    means = runs.groupby("np")[
+    """results.csv: the scaling table, per-step means, the data-wait and communication shares,
+    and against the machine's bound (the independent runs; np = 1 is its own bound):
+    ``bound_time_s``, ``bound_efficiency`` (the bound's own scaling efficiency) and
+    ``efficiency_vs_bound`` = T_bound(p) / T(p)."""
+    distributed = runs[runs.kind == "distributed"]
+    means = distributed.groupby("np")[
         ["step_ms", "compute_ms", "communication_ms", "data_wait_ms", "samples_per_s"]
     ].mean()
-    results = scaling_table(runs, mode).merge(means.reset_index(), on="np")
+    results = scaling_table(distributed, mode).merge(means.reset_index(), on="np")
     results["data_wait_share"] = results.data_wait_ms / results.step_ms
     results["communication_share"] = results.communication_ms / results.step_ms
+    bound = runs[(runs.kind == "independent") | (runs.np == results.np.min())]
+    bound = bound.groupby("np").time_s.mean().reindex(results.np).to_numpy()
+    results["bound_time_s"] = bound
+    per_process = results.np / results.np.iloc[0] if mode == "strong" else 1
+    results["bound_efficiency"] = results.time_mean_s.iloc[0] / (bound * per_process)
+    results["efficiency_vs_bound"] = bound / results.time_mean_s
     return results
 
 
@@ -248,10 +322,15 @@ def write_study(runs: pd.DataFrame, args: argparse.Namespace, study: Path) -> pd
             else "Strong scaling: speedup = T(1)/T(p)."
         )
         + " Efficiency = speedup/p.\n\n"
-        "| np | samples/s | step (ms) | data wait | communication |\n|---|---|---|---|---|\n"
+        "Against the machine's bound — the same np processes run independently at the same "
+        "time (no communication): the bound's own efficiency, and the distributed run's "
+        "efficiency relative to it, T_bound(p)/T(p).\n\n"
+        "| np | samples/s | step (ms) | data wait | communication | bound efficiency | "
+        "efficiency | vs bound |\n|---|---|---|---|---|---|---|---|\n"
         + "".join(
             f"| {r.np} | {r.samples_per_s:.1f} | {r.step_ms:.1f} | {r.data_wait_share:.1%} | "
-            f"{r.communication_share:.1%} |\n"
+            f"{r.communication_share:.1%} | {r.bound_efficiency:.3f} | {r.efficiency:.3f} | "
+            f"{r.efficiency_vs_bound:.3f} |\n"
             for r in results.itertuples()
         )
     )
@@ -264,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m launch.scaling",
         description=__doc__.split("\n\n")[0],
         epilog="Arguments after -- go to distributed.train (e.g. -- --data FILE).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--model", choices=["gvae", "mpgan"], required=True)
     parser.add_argument("--mode", choices=["weak", "strong"], default="weak")
@@ -275,7 +354,13 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-size", type=int, default=32, help="per rank (weak) or global (strong)"
     )
     parser.add_argument("--repeats", type=int, default=1, help="runs per world size")
-    parser.add_argument("--launcher", choices=["horovodrun", "mpirun"], default="horovodrun")
+    parser.add_argument("--launcher", choices=LAUNCHERS, default="horovodrun")
+    parser.add_argument(
+        "--bound",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run each np > 1 as np independent processes (the machine's own bound)",
+    )
     parser.add_argument("--threads-per-rank", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("scaling_reports"), help="parent folder")
     parser.add_argument("--name", help="study folder name (default <date>-<host>-<model>-<mode>)")
@@ -309,8 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     if study.exists():
         shutil.rmtree(study)
     staging.rename(study)
-    shown = ["np", "time_mean_s", "time_std_s", "speedup", "efficiency", "samples_per_s"]
-    shown += ["data_wait_share", "communication_share"]
+    shown = ["np", "time_mean_s", "speedup", "efficiency", "samples_per_s"]
+    shown += ["data_wait_share", "communication_share", "bound_efficiency", "efficiency_vs_bound"]
     log.info(
         "%s\n-> %s", results[shown].to_string(index=False, float_format="{:.3g}".format), study
     )

@@ -37,13 +37,15 @@ def denormalise(x: np.ndarray) -> np.ndarray:
 
 
 class JetDataset(Dataset):
-    """Normalised jets [N, 30, 4] as float32 tensors; item i is jet i [30, 4]."""
+    """Normalised jets [N, 30, 4] and their standardised labels [N, L] (L = 0: unconditional);
+    item i is (jet [30, 4], labels [L]), so that ``default_collate`` gives ([B, 30, 4], [B, L])."""
 
-    def __init__(self, particle_features: np.ndarray) -> None:
+    def __init__(self, particle_features: np.ndarray, labels: torch.Tensor | None = None) -> None:
         self.jets = torch.from_numpy(normalise(particle_features))
+        self.labels = torch.zeros(len(self.jets), 0) if labels is None else labels.float()
 
     def __len__(self) -> int:
         return len(self.jets)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.jets[index]
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.jets[index], self.labels[index]

@@ -1,14 +1,23 @@
 """Generate jets with a trained MPGAN into the JetNet HDF5 layout.
 
-    python -m mpgan.generate --checkpoint runs/<run>/checkpoint.pt -n 100000 --out jets.h5
+    python -m mpgan.generate --checkpoint runs/<run>/best.pt -n 100000 --out jets.h5
+    python -m mpgan.generate --checkpoint C -n 50000 --conditions analysis_jets.h5 --out jets.h5
+    python -m mpgan.generate --checkpoint C -n 10000 --condition pt=1200,eta=0.1 --out jets.h5
+
+Each generated jet takes its multiplicity (and, for a conditional model, its labels) from a
+source jet: by default random jets of the run's training file (``--data`` for another); with
+``--conditions FILE`` the jets of that JetNet file in order (cycled), for the kinematics of an
+analysis; with ``--condition name=value,...`` fixed labels for every jet (all the model's
+conditioning features), multiplicities from random training jets. ``jet_features`` = (pT, η,
+mass, n): pT and η from the labels or the source jet, the mass from the generated particles
+(m = pT · m/pT_rel), n from the mask; a conditional model's raw labels are also written as the
+dataset ``conditions`` [N, L], in the order of ``condition`` in the ``provenance`` attribute.
 
 Particles are written in JetNet's physical units (ηrel, φrel, pTrel, mask), masked particles
 zeroed. The generator's tanh can emit a slightly negative pTrel (down to −0.45); a particle
 cannot carry negative momentum, so those are written as pTrel = 0, and their number is logged and
-recorded in the file's ``provenance`` attribute. Each generated jet takes its multiplicity, and
-its jet pT and η, from a random jet of the run's training file (``--data`` to use another), so
-``jet_features`` = (pT, η, mass, n) with the mass computed from the generated particles
-(m = pT · m/pT_rel). Prints µs per jet.
+recorded in the file's ``provenance`` attribute. Runs under bf16 autocast on CPUs (``--amp
+off``: fp32); prints µs per jet.
 """
 
 from __future__ import annotations
@@ -18,41 +27,50 @@ import json
 import logging
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from evaluation.jet_metrics import jet_mass
-from events.jetnet import read_jetnet, write_jetnet
-from mpgan.data import denormalise
-from mpgan.model import MPGANConfig, MPGenerator
+from events.jetnet import JET_FEATURES, read_jetnet, write_jetnet
+from mpgan.labels import label_columns
+from mpgan.task import MPGANTask
 
 log = logging.getLogger("mpgan.generate")
 
 
-def load_generator(checkpoint: Path) -> tuple[MPGenerator, dict]:
-    """The generator and the run configuration stored in a training checkpoint."""
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    if "generator" not in state.get("models", {}):
-        raise ValueError(f"{checkpoint}: not an MPGAN checkpoint (models: {list(state['models'])})")
-    generator = MPGenerator(MPGANConfig(**state["config"]["model"]))
-    generator.load_state_dict(state["models"]["generator"])
-    return generator.eval(), state["config"]
+def parse_fixed(text: str, names: tuple[str, ...]) -> dict[str, float]:
+    """``"pt=1200,eta=0.1"`` → {"pt": 1200.0, "eta": 0.1}; must name exactly ``names``."""
+    values = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--condition {text!r}: {item!r} is not name=number") from None
+    if set(values) != set(names):
+        raise ValueError(
+            f"--condition {text!r}: this model is conditioned on {', '.join(names) or 'nothing'}"
+        )
+    return values
 
 
-@torch.no_grad()
-def generate(
-    generator: MPGenerator, multiplicities: torch.Tensor, batch_size: int = 4096
-) -> np.ndarray:
-    """Jets [N, 30, 4] in physical units for multiplicities [N], with a progress bar."""
-    parts = []
-    for start in tqdm(range(0, len(multiplicities), batch_size), unit="batch", desc="generate"):
-        parts.append(generator.sample(multiplicities[start : start + batch_size]))
-    return denormalise(torch.cat(parts).numpy())
+def source_jets(task: MPGANTask, args: argparse.Namespace, rng: np.random.Generator) -> np.ndarray:
+    """The jet features [N, 4] (pT, η, mass, n) the generated jets take their multiplicities and
+    labels from (see module docstring)."""
+    names = task.models["generator"].cfg.labels
+    if args.conditions is not None:
+        if not names:
+            raise ValueError("--conditions: this model is not conditional")
+        _, features = read_jetnet(args.conditions)
+        return features[np.arange(args.num_jets) % len(features)]
+    features = task.train_features[rng.integers(len(task.train_features), size=args.num_jets)]
+    if args.condition is not None:
+        for name, value in parse_fixed(args.condition, names).items():
+            features[:, JET_FEATURES.index(name)] = value
+    return features
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,12 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--num-jets", type=int, default=100_000, help="jets to generate")
     parser.add_argument("--out", type=Path, required=True, help="output JetNet HDF5 file")
     parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="JetNet file for multiplicities, pT, η (default: the run's data)",
+        "--data", type=Path, help="JetNet file of the source jets (if unset: the run's training)"
     )
+    labels = parser.add_mutually_exclusive_group()
+    labels.add_argument("--conditions", type=Path, help="JetNet file whose jets give the labels")
+    labels.add_argument("--condition", help="fixed labels, e.g. pt=1200,eta=0.1")
     parser.add_argument("--batch-size", type=int, default=4096, help="jets per forward pass")
+    parser.add_argument("--amp", choices=["bf16", "off"], default="bf16", help="autocast (CPU)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -79,17 +98,15 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--num-jets and --batch-size must be >= 1")
         if args.out.suffix not in (".h5", ".hdf5"):
             raise ValueError(f"{args.out}: jets are written as JetNet HDF5; use .h5 or .hdf5")
-        generator, config = load_generator(args.checkpoint)
-        _, real_jets = read_jetnet(args.data or Path(config["data"]["data"]))
+        task = MPGANTask.from_checkpoint(args.checkpoint, args.data)
+        source = source_jets(task, args, np.random.default_rng(args.seed))
     except (ValueError, FileNotFoundError) as err:
         print(f"mpgan.generate: error: {err}", file=sys.stderr)
         return 2
-    torch.manual_seed(args.seed)
-    source = real_jets[
-        np.random.default_rng(args.seed).integers(len(real_jets), size=args.num_jets)
-    ]
+    autocast = torch.autocast("cpu", torch.bfloat16) if args.amp == "bf16" else nullcontext()
     start = time.perf_counter()
-    particles = generate(generator, torch.from_numpy(source[:, 3]).long(), args.batch_size)
+    with autocast:
+        particles = task.generate(args.num_jets, args.batch_size, args.seed, source)
     elapsed = time.perf_counter() - start
     negative = particles[..., 2] < 0
     if negative.any():
@@ -100,18 +117,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         particles[..., 2][negative] = 0.0
     jet_features = np.stack(
-        [source[:, 0], source[:, 1], jet_mass(particles) * source[:, 0], source[:, 3]], axis=1
+        [
+            source[:, 0],
+            source[:, 1],
+            jet_mass(particles) * source[:, 0],
+            (particles[..., 3] > 0).sum(1),
+        ],
+        axis=1,
     ).astype(np.float32)
+    names = task.models["generator"].cfg.labels
     provenance = {
         "generator": "mpgan",
         "checkpoint": str(args.checkpoint),
         "seed": args.seed,
+        "labels": "file" if args.conditions else "fixed" if args.condition else "training jets",
+        "condition": list(names),
         "negative_pt_clipped": int(negative.sum()),
     }
-    write_jetnet(args.out, particles, jet_features, provenance=json.dumps(provenance))
+    extra = {"conditions": source[:, label_columns(names)]} if names else {}
+    write_jetnet(args.out, particles, jet_features, provenance=json.dumps(provenance), extra=extra)
     print(
         f"{args.num_jets} jets in {elapsed:.1f} s: {1e6 * elapsed / args.num_jets:.0f} µs/jet "
-        f"(batch {args.batch_size}, {torch.get_num_threads()} thread(s)) -> {args.out}"
+        f"(batch {args.batch_size}, {args.amp}, {torch.get_num_threads()} thread(s)) -> {args.out}"
     )
     return 0
 

@@ -10,6 +10,11 @@ is real iff its rank in ascending z[b, :, 0] is < n[b]; then MP 32→32, MP 32�
 (features, mask − 0.5). MP-LFC: a latent [B, 128] → Linear(128 → 30·32) → the same stack.
 Discriminator (MP): mask from x[..., 3] > 0, MP 3→32 and 32→32 with dropout 0.5, masked sum
 over real particles, Linear(32→1), sigmoid.
+
+Conditional (``--condition pt,mass``, as the published code's ``clabels``): both networks take
+the jets' standardised labels c [B, L] (:mod:`mpgan.labels`) into every MP layer; the generator
+keeps their statistics (``labels.mean``/``labels.std``). Without a condition nothing changes:
+the same parameters and outputs as the published model.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import torch
 from torch import nn
 
 from gnn.message_passing import IMPLEMENTATIONS, FullyConnectedMessagePassing
+from mpgan.labels import LabelScaler, parse_condition
 
 N_PARTICLES = 30
 N_FEATURES = 3
@@ -48,6 +54,21 @@ class MPGANConfig:
             "choices": list(IMPLEMENTATIONS),
         },
     )
+    condition: str = field(
+        default="",
+        metadata={
+            "help": "conditional GAN on these jet features, comma-separated, in order, out of "
+            "pt, eta, mass, num_particles (default: none, the published unconditional model)"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        parse_condition(self.condition)  # ValueError on bad names
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The conditioning features, in order (empty: unconditional)."""
+        return parse_condition(self.condition)
 
 
 def multiplicity_mask(z0: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
@@ -57,7 +78,8 @@ def multiplicity_mask(z0: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
 
 
 class MPGenerator(nn.Module):
-    """``generator(z, n)`` → jets [B, 30, 4]; ``sample(n)`` draws the noise itself."""
+    """``generator(z, n, c)`` → jets [B, 30, 4]; ``sample(n, c)`` draws the noise itself
+    (c: standardised labels [B, L] of a conditional model, else None)."""
 
     def __init__(self, cfg: MPGANConfig | None = None) -> None:
         super().__init__()
@@ -71,9 +93,12 @@ class MPGenerator(nn.Module):
                 n_out,
                 implementation=cfg.implementation,
                 fp32_output=n_out == N_FEATURES,  # the particle features: full resolution
+                label_features=len(cfg.labels),
             )
             for n_out in (cfg.latent, N_FEATURES)
         )
+        if cfg.labels:
+            self.labels = LabelScaler(cfg.labels)  # raw → standardised labels (fit by the task)
 
     def noise(self, batch: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """z ~ N(0, σ²): [B, 30, latent] (MP) or [B, 128] (LFC)."""
@@ -82,36 +107,43 @@ class MPGenerator(nn.Module):
         )
         return torch.randn(shape, device=device) * self.cfg.noise_std
 
-    def forward(self, z: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, n: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         h = self.lfc(z).view(-1, N_PARTICLES, self.cfg.latent) if self.cfg.generator == "lfc" else z
         mask = multiplicity_mask(h[..., 0], n)
         for layer in self.layers:
-            h = layer(h, mask)
+            h = layer(h, mask, labels)
         return torch.cat([torch.tanh(h), mask.unsqueeze(-1).to(h.dtype) - 0.5], dim=-1)
 
-    def sample(self, n: torch.Tensor) -> torch.Tensor:
-        """Jets [B, 30, 4] for multiplicities n [B], with fresh noise."""
-        return self(self.noise(len(n), n.device), n)
+    def sample(self, n: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Jets [B, 30, 4] for multiplicities n [B] (and standardised labels), fresh noise."""
+        return self(self.noise(len(n), n.device), n, labels)
 
 
 class MPDiscriminator(nn.Module):
-    """``discriminator(x)`` → probability real [B] for jets x [B, 30, 4]."""
+    """``discriminator(x, c)`` → probability real [B] for jets x [B, 30, 4] (and their
+    standardised labels c [B, L] in a conditional model)."""
 
     def __init__(self, cfg: MPGANConfig | None = None) -> None:
         super().__init__()
         cfg = cfg or MPGANConfig()
         self.layers = nn.ModuleList(
             FullyConnectedMessagePassing(
-                n_in, 32, dropout=cfg.dropout, implementation=cfg.implementation
+                n_in,
+                32,
+                dropout=cfg.dropout,
+                implementation=cfg.implementation,
+                label_features=len(cfg.labels),
             )
             for n_in in (N_FEATURES, 32)
         )
         self.out = nn.Linear(32, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         mask = x[..., 3] > 0
         h = x[..., :N_FEATURES]
         for layer in self.layers:
-            h = layer(h, mask)
+            h = layer(h, mask, labels)
         pooled = (h * mask.unsqueeze(-1).to(h.dtype)).sum(1)  # masked sum over real particles
         return torch.sigmoid(self.out(pooled)).squeeze(-1)

@@ -1,29 +1,36 @@
 """MPGAN as a task for the distributed loop: two models, two optimizers, the LSGAN step.
 
 Per batch of real jets: one discriminator update, D loss = (D(real) − 1)² + D(fake)², then one
-generator update, G loss = (D(fake) − 1)², with G fed the real jets' multiplicities. The loop
-freezes the model that is not being updated in each phase, so the generator's loss never
-reaches the discriminator's optimizer. The last ``eval_jets`` jets of the file are held out for
-the metrics (:mod:`evaluation`) and the end-of-run report
-(real vs generated particle features, jet mass and EFPs).
+generator update, G loss = (D(fake) − 1)², with G fed the real jets' multiplicities (and, in a
+conditional model, the real jets' labels for both the real and the generated jets, as the
+published code does). The loop freezes the model that is not being updated in each phase, so the
+generator's loss never reaches the discriminator's optimizer. The last ``eval_jets`` jets of the
+file are held out for the metrics (:mod:`evaluation`) and the end-of-run report
+(:mod:`mpgan.report`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from torch.utils.data import default_collate
 
-from distributed.task import Phase
 from evaluation.fpnd import fpnd
-from evaluation.jet_metrics import efps, jet_mass, jet_metrics
+from evaluation.jet_metrics import jet_metrics
 from events.jetnet import read_jetnet
 from mpgan.data import JetDataset, denormalise
+from mpgan.labels import label_columns
 from mpgan.model import N_PARTICLES, MPDiscriminator, MPGANConfig, MPGenerator
+from mpgan.report import plot_distributions, region_report
+
+# The loop's phase factory (distributed.task.Phase), typed here without importing the loop.
+Phase = Callable[[str], AbstractContextManager]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +66,7 @@ class MPGANTask:
     def __init__(self, data: MPGANData, model: MPGANConfig, device: str = "cpu") -> None:
         if data.data == DEFAULT_DATA and not DEFAULT_DATA.is_file():
             raise FileNotFoundError(f"{DEFAULT_DATA}: no such file; `make data` generates it")
-        particles, _ = read_jetnet(data.data)
+        particles, jet_features = read_jetnet(data.data)
         if particles.shape[1] != N_PARTICLES:
             raise ValueError(f"{data.data}: MPGAN needs {N_PARTICLES} particles per jet")
         if len(particles) <= data.eval_jets:
@@ -67,64 +74,115 @@ class MPGANTask:
                 f"{data.data}: {len(particles)} jets, need more than --eval-jets {data.eval_jets}"
             )
         self.device = torch.device(device)
-        self.eval_real = particles[len(particles) - data.eval_jets :]
-        self.train_set = JetDataset(particles[: len(particles) - data.eval_jets])
-        # Multiplicities to feed G at evaluation: drawn from the training data's distribution.
-        self.multiplicities = self.train_set.jets[..., 3].gt(0).sum(1)
+        split = len(particles) - data.eval_jets
+        self.eval_real, self.eval_features = particles[split:], jet_features[split:]
+        self.train_features = jet_features[:split]  # (pT, η, mass, n) of the training jets
         generator, discriminator = MPGenerator(model), MPDiscriminator(model)
+        self.conditional = bool(model.labels)
+        if self.conditional:
+            generator.labels.fit(self.train_features)  # the statistics travel in checkpoints
         self.models = {
             "generator": generator.to(self.device),
             "discriminator": discriminator.to(self.device),
         }
+        self.train_set = JetDataset(particles[:split], self.standardise(self.train_features))
         self.jet_type, self.selection_metric = data.jet_type, data.selection_metric
         lr_g = data.lr_generator or LR_GENERATOR[data.jet_type]
         self.optimizers = {
             "generator": torch.optim.RMSprop(generator.parameters(), lr=lr_g),
             "discriminator": torch.optim.RMSprop(discriminator.parameters(), lr=3 * lr_g),
         }
-        self.collate = torch.stack
+        self.collate = default_collate  # (jets [B, 30, 4], labels [B, L])
         self.baseline: dict[str, float] | None = None  # real-vs-real metrics, once per task
 
-    def step(self, real: torch.Tensor, phase: Phase) -> dict[str, float]:
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Path, data: Path | None = None) -> MPGANTask:
+        """The task of a training checkpoint, its models loaded; ``data`` replaces the run's
+        JetNet file (its last ``eval_jets`` jets are the held-out ones)."""
+        if not Path(checkpoint).is_file():
+            raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if "generator" not in state.get("models", {}):
+            raise ValueError(f"{checkpoint}: not an MPGAN checkpoint ({list(state['models'])})")
+        config = state["config"]
+        options = {**config["data"], "data": Path(data or config["data"]["data"])}
+        task = cls(MPGANData(**options), MPGANConfig(**config["model"]))
+        for name, model in task.models.items():
+            model.load_state_dict(state["models"][name])
+        return task
+
+    @torch.no_grad()
+    def standardise(self, jet_features: np.ndarray) -> torch.Tensor | None:
+        """Standardised labels [N, L] of JetNet ``jet_features`` [N, 4] (None: unconditional)."""
+        if not self.conditional:
+            return None
+        generator = self.models["generator"]
+        raw = jet_features[:, label_columns(generator.cfg.labels)].astype(np.float32)
+        return generator.labels(torch.from_numpy(raw).to(self.device)).cpu()
+
+    def step(
+        self,
+        batch: tuple[torch.Tensor, torch.Tensor],
+        phase: Callable[[str], AbstractContextManager],
+    ) -> dict[str, float]:
+        real, labels = batch
+        c = labels if labels.shape[1] else None  # the real jets' labels, for real and fake
         generator, discriminator = self.models["generator"], self.models["discriminator"]
         n = real[..., 3].gt(0).sum(1)  # the real jets' multiplicities
         with phase("discriminator") as d:  # G is frozen: called as it is
-            fake = generator.sample(n).detach()
-            loss_d = (d.model(real) - 1).square().mean() + d.model(fake).square().mean()
+            fake = generator.sample(n, c).detach()
+            loss_d = (d.model(real, c) - 1).square().mean() + d.model(fake, c).square().mean()
             d.update(loss_d)
         with phase("generator") as g:  # D is frozen: its gradients are neither kept nor averaged
-            fake = g.model(generator.noise(len(n), n.device), n)
-            loss_g = (discriminator(fake) - 1).square().mean()
+            fake = g.model(generator.noise(len(n), n.device), n, c)
+            loss_g = (discriminator(fake, c) - 1).square().mean()
             g.update(loss_g)
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
     @torch.no_grad()
-    def generate(self, count: int, batch_size: int = 4096, seed: int | None = None) -> np.ndarray:
-        """``count`` jets in physical units [count, 30, 4], training-set multiplicities. With a
-        ``seed``, the noise and multiplicities come from that seed and the global RNG streams are
-        left as they were."""
+    def generate(
+        self,
+        count: int,
+        batch_size: int = 4096,
+        seed: int | None = None,
+        jet_features: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``count`` jets in physical units [count, 30, 4] with the multiplicities (and labels)
+        of ``jet_features`` [count, 4], by default of random training jets. With a ``seed``, the
+        noise and the draw come from that seed and the global RNG streams are left as they were.
+        """
         generator = self.models["generator"].eval()
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda, enabled=seed is not None):
             if seed is not None:
                 torch.manual_seed(seed)
-            index = torch.randint(len(self.multiplicities), (count,))
+            if jet_features is None:
+                index = torch.randint(len(self.train_features), (count,)).numpy()
+                jet_features = self.train_features[index]
+            n = torch.from_numpy(jet_features[:, 3].astype(np.int64)).to(self.device)
+            labels = self.standardise(jet_features)
             parts = [
-                generator.sample(self.multiplicities[index[s : s + batch_size]].to(self.device))
+                generator.sample(
+                    n[s : s + batch_size],
+                    None if labels is None else labels[s : s + batch_size].to(self.device),
+                )
                 for s in range(0, count, batch_size)
             ]
+        generator.train()
         return denormalise(torch.cat(parts).float().cpu().numpy())
 
     def evaluate(self) -> dict[str, float]:
         """The field's jet metrics (:func:`evaluation.jet_metrics.jet_metrics`, jetnet's) of
-        ``eval_jets // 2`` generated jets against the first half of the held-out jets, the
-        real-vs-real baseline (``real_*``: the second half against the first, computed once per
-        task), and the FPND of the generated and of the held-out jets to the real JetNet class.
-        Every evaluation draws the same noise (seed 0), so evaluations differ only by the
-        generator."""
+        generated jets against the first half of the held-out jets (the reference), next to the
+        real-vs-real baseline (``real_*``: the second half against the reference, computed once
+        per task), and the FPND of both to the real JetNet class. The generated jets take the
+        multiplicities (and labels) of the second half, so that they and the real-vs-real
+        baseline answer the same question; every evaluation draws the same noise (seed 0), so
+        evaluations differ only by the generator."""
         half = len(self.eval_real) // 2
         reference, other = self.eval_real[:half], self.eval_real[half : 2 * half]
-        self.generated = self.generate(half, seed=0)
+        features = self.eval_features[half : 2 * half]
+        self.generated = self.generate(half, seed=0, jet_features=features)
         if self.baseline is None:
             self.baseline = {f"real_{k}": v for k, v in jet_metrics(reference, other).items()}
             self.baseline["real_fpnd"] = fpnd(other, self.jet_type)
@@ -133,41 +191,10 @@ class MPGANTask:
         return {**metrics, **self.baseline}
 
     def report(self, out: Path) -> None:
-        """Real vs generated distributions as ``distributions.png`` (:func:`plot_distributions`)."""
-        plot_distributions(self.eval_real, self.generated, out / "distributions.png")
+        """``distributions.png`` (real vs generated, :func:`mpgan.report.plot_distributions`);
+        a conditional model also gets the per-region report in ``regions/``."""
+        real = self.eval_real[: len(self.generated)]
+        plot_distributions(real, self.generated, out / "distributions.png")
         log.info("distributions -> %s", out / "distributions.png")
-
-
-def plot_distributions(real: np.ndarray, gen: np.ndarray, path: Path) -> None:
-    """Histograms of real vs generated jets [N, 30, 4] (physical units), saved as PNG: top row
-    the particle features (real particles only) and the relative jet mass, bottom row log10 of
-    the 5 EFPs n=4, d=4 of W1EFP (jets with an EFP of 0, e.g. one particle, left out)."""
-    fig = plt.figure(figsize=(16, 7), layout="constrained")
-    top_row, bottom_row = fig.subfigures(2, 1)
-    top, bottom = top_row.subplots(1, 4), bottom_row.subplots(1, 5)
-    samples = {"real": real, "generated": gen}
-
-    for i, label in enumerate(("ηrel", "φrel", "pTrel")):
-        values = {k: s[..., i][s[..., 3] > 0] for k, s in samples.items()}
-        bins = np.linspace(*np.percentile(values["real"], [0.5, 99.5]), 60)
-        for name, v in values.items():
-            top[i].hist(v, bins=bins, histtype="step", density=True, label=name)
-        top[i].set_xlabel(label)
-    masses = {k: jet_mass(s) for k, s in samples.items()}
-    bins = np.linspace(0, np.percentile(masses["real"], 99.5), 60)
-    for name, m in masses.items():
-        top[3].hist(m, bins=bins, histtype="step", density=True, label=name)
-    top[3].set_xlabel("relative jet mass m/pT")
-    top[3].legend()
-
-    log_efps = {}  # name -> list over the 5 EFPs of log10 of the positive values
-    for name, s in samples.items():
-        values = efps(s, "w1efp")  # [N, 5]
-        log_efps[name] = [np.log10(v[v > 0]) for v in values.T]
-    for i, ax in enumerate(bottom):
-        bins = np.linspace(*np.percentile(log_efps["real"][i], [0.5, 99.5]), 60)
-        for name, v in log_efps.items():
-            ax.hist(v[i], bins=bins, histtype="step", density=True, label=name)
-        ax.set_xlabel(f"log10 EFP {i + 1} (n=4, d=4)")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        if self.conditional:
+            region_report(self, out / "regions")

@@ -1,4 +1,5 @@
-"""The GVAE under real Horovod launches: two ranks train, agree, and write a full run directory."""
+"""The GVAE under real launches (horovodrun and torchrun): two ranks train, agree, and write a
+full run directory; resumes are exact, and a run moves between engines."""
 
 from __future__ import annotations
 
@@ -12,12 +13,18 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from gvae.report import main as report_main
 
+LAUNCHERS = {
+    "horovod": "horovodrun -np 2 -H localhost:2 --gloo python -m",
+    "torch": "torchrun --standalone --nproc-per-node 2 -m",
+}
 
-def test_gvae_two_ranks_end_to_end(launch, tmp_path, calorimeter_file):
+
+@pytest.mark.parametrize("engine", sorted(LAUNCHERS))
+def test_gvae_two_ranks_end_to_end(launch, tmp_path, calorimeter_file, engine):
     out = tmp_path / "run"
     start = time.monotonic()
     proc = launch(
-        f"horovodrun -np 2 -H localhost:2 --gloo python -m distributed.train gvae "
+        f"{LAUNCHERS[engine]} distributed.train gvae "
         f"--data {calorimeter_file} --eval-events 8 --epochs 2 --steps 6 --batch-size 4 "
         f"--log-every 3 --compression fp16 --scale-lr --warmup-steps 2 --out {out}",
         timeout=240,
@@ -33,7 +40,7 @@ def test_gvae_two_ranks_end_to_end(launch, tmp_path, calorimeter_file):
     config = json.loads((out / "config.json").read_text())
     assert config["world"]["size"] == 2 and config["training"]["batch_size"] == 4
     assert config["training"]["compression"] == "fp16" and config["training"]["scale_lr"]
-    assert config["world"]["engine"] == "horovod" and config["resumes"] == []
+    assert config["world"]["engine"] == engine and config["resumes"] == []
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [int(r["step"]) for r in rows] == [3, 6]
     assert {"total", "position", "energy", "channel", "kl", "mincut", "ortho"} <= set(rows[0])
@@ -72,16 +79,23 @@ def test_gvae_two_ranks_end_to_end(launch, tmp_path, calorimeter_file):
     assert summary.count("\n") == 1 + 4 * 3  # header + 4 scopes × 3 methods
 
 
-def test_two_half_batches_give_the_gradient_of_the_whole_batch(launch, tmp_path, calorimeter_file):
+@pytest.mark.parametrize("engine", sorted(LAUNCHERS))
+def test_two_half_batches_give_the_gradient_of_the_whole_batch(
+    launch, tmp_path, calorimeter_file, engine
+):
     """One update with np=2 on two halves of 8 events equals np=1 on all 8 (float tolerance)."""
     for np_ in (1, 2):
+        prefix = {
+            "horovod": f"horovodrun -np {np_} -H localhost:{np_} python",
+            "torch": f"torchrun --standalone --nproc-per-node {np_}",
+        }[engine]
         proc = launch(
-            f"horovodrun -np {np_} -H localhost:{np_} python "
-            f"tests/distributed/gradient_equivalence_probe.py {calorimeter_file} {tmp_path} 8",
+            f"{prefix} tests/distributed/gradient_equivalence_probe.py {calorimeter_file} "
+            f"{tmp_path} 8",
             timeout=180,
         )
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    one, two = (torch.load(tmp_path / f"horovod-np{n}.pt") for n in (1, 2))
+    one, two = (torch.load(tmp_path / f"{engine}-np{n}.pt") for n in (1, 2))
     scale = one["grad"].abs().max()
     assert (two["grad"] - one["grad"]).abs().max() < 1e-4 * scale
     assert torch.allclose(two["params"], one["params"], rtol=1e-5, atol=1e-7)
@@ -136,3 +150,36 @@ def test_resume_without_checkpoint_is_one_line(launch, tmp_path):
     proc = launch(f"python -m distributed.train gvae --resume --out {tmp_path / 'none'}")
     assert proc.returncode == 2
     assert "--resume needs --out RUN_DIR with a checkpoint.pt" in proc.stderr
+
+
+def test_a_run_moves_between_engines(launch, tmp_path, calorimeter_file):
+    """Horovod to step 3, torchrun to 6, Horovod to 9: one run, continuous; the first step after
+    each move sees the checkpoint's model exactly (its loss equals the straight run's)."""
+    common = (
+        f"distributed.train gvae --data {calorimeter_file} --eval-events 8 --epochs 3 "
+        "--batch-size 4 --no-evaluate --log-every 1 --loader-workers 0"
+    )
+    moved, straight = tmp_path / "moved", tmp_path / "straight"
+    for prefix, steps, out in (
+        (LAUNCHERS["horovod"], 9, straight),
+        (LAUNCHERS["horovod"], 3, moved),
+        (LAUNCHERS["torch"], 6, moved),
+        (LAUNCHERS["horovod"], 9, moved),
+    ):
+        proc = launch(f"{prefix} {common} --steps {steps} --out {out}", timeout=240)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    resumes = json.loads((moved / "config.json").read_text())["resumes"]
+    assert [(r["from_step"], r["world"]["engine"]) for r in resumes] == [
+        (3, "torch"),
+        (6, "horovod"),
+    ]
+    losses = {
+        out.name: [float(r["total"]) for r in csv.DictReader((out / "metrics.csv").open())]
+        for out in (moved, straight)
+    }
+    assert len(losses["moved"]) == 9
+    for step in (4, 7):  # the first step under the new engine: the same model, data and noise
+        assert losses["moved"][step - 1] == pytest.approx(losses["straight"][step - 1], rel=1e-5)
+    state = torch.load(moved / "checkpoint.pt", weights_only=False)
+    adam_steps = {float(s["step"]) for s in state["optimizers"]["gvae"]["state"].values()}
+    assert state["step"] == 9 and adam_steps == {9.0}

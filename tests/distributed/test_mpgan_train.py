@@ -41,16 +41,20 @@ def test_generator_phase_leaves_discriminator_alone(launch, tmp_path, gluon_file
         assert result["spread_g"] == 0.0 and result["spread_d"] == 0.0  # averaged, identical
 
 
-def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file):
+@pytest.mark.parametrize("launcher", ["mpirun -np 2 python -m", "torchrun --nproc-per-node 2 -m"])
+def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file, launcher):
     out = tmp_path / "run"
     proc = launch(
-        f"mpirun -np 2 python -m distributed.train mpgan "
+        f"{launcher} distributed.train mpgan "
         f"--data {gluon_file} --eval-jets 40 --steps 3 --batch-size 4 --log-every 1 "
         f"--eval-every 1 --selection-metric fpd --out {out}",
         timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert json.loads((out / "config.json").read_text())["world"]["controller"] == "mpi"
+    world = json.loads((out / "config.json").read_text())["world"]
+    assert (world["engine"], world["controller"]) == (
+        ("torch", "gloo") if launcher.startswith("torchrun") else ("horovod", "mpi")
+    )
     result = json.loads((out / "evaluation.json").read_text())
     assert result["steps"] == 3 and result["param_spread_between_ranks"] == 0.0
     for metric in ("w1m", "w1p", "w1efp", "fpd", "kpd", "cov", "mmd", "fpnd"):

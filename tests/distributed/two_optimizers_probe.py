@@ -27,7 +27,7 @@ def main(data: Path, out: Path) -> None:
     engine.broadcast_state(task.models, optimizers)
     updater = Updater(task.models, step_models, optimizers, engine, None, 0.0)
     generator, discriminator = task.models["generator"], task.models["discriminator"]
-    real = torch.stack([task.train_set[i] for i in range(4 * info.rank, 4 * info.rank + 4)])
+    real, _ = task.collate([task.train_set[i] for i in range(4 * info.rank, 4 * info.rank + 4)])
     n = real[..., 3].gt(0).sum(1)
 
     g0, d0 = flat(generator), flat(discriminator)

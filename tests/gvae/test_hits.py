@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from gvae.hits import (
     HitBatcher,
@@ -56,12 +57,30 @@ def test_graph_edges_stay_within_a_channel_and_cap_keeps_hardest(calorimeter_ima
 def test_dataset_and_loading(calorimeter_file, tmp_path):
     hits, mean_image = load_event_hits(calorimeter_file)
     assert len(hits) == 48 and mean_image.shape == (3, 125, 125)
-    dataset = HitDataset(hits)
-    assert len(dataset) == 48 and dataset[3].shape[1] == 4
-    batch = HitBatcher(HitGraphConfig())([dataset[i] for i in range(3)])
-    assert batch.num_graphs == 3 and batch.x.shape[1] == 6
+    uncached = HitDataset(hits, HitGraphConfig(cache=False))
+    assert len(uncached) == 48 and uncached[3].shape[1] == 4  # hit arrays
+    batcher = HitBatcher(HitGraphConfig())
+    built = batcher([uncached[i] for i in (5, 2, 7)])  # graphs built for the batch
+    assert built.num_graphs == 3 and built.x.shape[1] == 6
     with pytest.raises(FileNotFoundError, match="no such E2E file"):
         load_event_hits(tmp_path / "missing.h5")
+
+
+def test_cached_graphs_collate_to_the_built_batch(calorimeter_file):
+    """A batch of cached event graphs is the batch built from the hits: same features and
+    edges; each event's graph is built once and then only collated."""
+    hits, _ = load_event_hits(calorimeter_file)
+    cfg = HitGraphConfig()
+    dataset = HitDataset(hits, cfg)
+    first = dataset.__getitems__([5, 2, 7])  # one batched build for the three
+    assert all(dataset.graphs[i] is g for i, g in zip((5, 2, 7), first, strict=True))
+    assert dataset[2] is first[1] and sum(g is not None for g in dataset.graphs) == 3
+    cached = HitBatcher(cfg)(first)
+    built = hit_batch([dataset.hits[i] for i in (5, 2, 7)], cfg)
+    assert torch.equal(cached.x, built.x) and torch.equal(cached.hits, built.hits)
+    assert torch.equal(cached.batch, built.batch) and cached.num_graphs == 3
+    edges = {tuple(e) for e in cached.edge_index.t().tolist()}
+    assert edges == {tuple(e) for e in built.edge_index.t().tolist()}
 
 
 def test_batched_edges_equal_per_event_edges(calorimeter_images):
