@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -46,6 +48,7 @@ from distributed.task import PhaseStep, Task
 log = logging.getLogger(__name__)
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+PROGRESS_METRICS = ("total", "loss_d", "loss_g")  # shown next to the progress bar
 
 
 @dataclass
@@ -63,7 +66,11 @@ class TrainConfig:
         },
     )
     loader_workers: int = field(
-        default=1, metadata={"help": "DataLoader worker processes per rank (0 = in the step)"}
+        default=1,
+        metadata={
+            "help": "DataLoader worker processes per rank (0: batches are collated by a thread "
+            "of the training process, one step ahead)"
+        },
     )
     clip_grad: float = field(default=0.0, metadata={"help": "gradient norm clip (0 = off)"})
     scale_lr: bool = field(
@@ -174,6 +181,54 @@ def move(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, dict):
         return {k: move(v, device) for k, v in batch.items()}
     return batch.to(device) if hasattr(batch, "to") else batch
+
+
+class Prefetcher:
+    """Iterates ``iterable`` in a background thread, up to ``depth`` items ahead: with no loader
+    processes, the next batch is collated while the step runs (its kernels release the GIL).
+    A context manager; leaving it stops the thread."""
+
+    _END = object()
+
+    def __init__(self, iterable: Any, depth: int = 2) -> None:
+        self.queue: queue.Queue = queue.Queue(depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._fill, args=(iter(iterable),), daemon=True)
+        self.thread.start()
+
+    def _fill(self, items: Iterator) -> None:
+        try:
+            for item in items:
+                if not self._put(item):
+                    return
+            self._put(self._END)
+        except Exception as err:  # re-raised in the training thread
+            self._put(err)
+
+    def _put(self, item: Any) -> bool:
+        """Queue ``item`` unless told to stop first; False when stopped."""
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __next__(self) -> Any:
+        item = self.queue.get()
+        if item is self._END:
+            raise StopIteration
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def __enter__(self) -> Prefetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 class Updater:
@@ -326,105 +381,103 @@ def train(
                 out / "checkpoint.pt", task.models, optimizers, scalers, rngs, at, extra
             )
 
+    sums: dict[str, float] = defaultdict(float)  # step metrics since the last logging step
+    bar = tqdm(unit="step", disable=engine.rank != 0, dynamic_ncols=True)
+
+    def one_step(batches: Iterator, position: Position, last_step: float, state: Any) -> Position:
+        """One optimizer step (all phases), its records and cadences; returns the new position."""
+        # Data: wait for the next batch, then copy it to the device.
+        start = time.perf_counter()
+        batch = next(batches)
+        loaded = time.perf_counter()
+        batch = move(batch, device)
+        copied = time.perf_counter()
+        # Learning rate for this step, from the position in the schedule.
+        usable = sampler.steps_per_epoch() * sampler.global_batch
+        factor = lr_factor(
+            position.step,
+            engine.size,
+            cfg.scale_lr,
+            cfg.warmup_steps,
+            cfg.lr_decay,
+            (position.epoch + position.consumed / usable) / cfg.epochs,
+            cfg.warmup_steps / (sampler.steps_per_epoch() * cfg.epochs),
+        )
+        for name, optimizer in optimizers.items():
+            for group, base in zip(optimizer.param_groups, base_lrs[name], strict=True):
+                group["lr"] = base * factor
+        # The step: the task's phases, each a distributed update (Updater).
+        updater.communication = 0.0
+        with torch.autocast(device.type, dtype) if dtype else nullcontext():
+            metrics = task.step(batch, updater)
+        if updater.skipped >= cfg.max_nonfinite:
+            raise FloatingPointError(
+                f"{updater.skipped} consecutive non-finite gradients: stopping (lower the "
+                "learning rate or use --amp off)"
+            )
+        position = replace(
+            position, step=position.step + 1, consumed=position.consumed + sampler.global_batch
+        )
+        # Metrics averaged over ranks on logging steps only (one allreduce).
+        for k, v in metrics.items():
+            sums[k] += v
+        sums["_count"] += 1
+        averaged = None
+        if position.step % cfg.log_every == 0 or position.step == last_step:
+            reduce_start = time.perf_counter()
+            count = sums.pop("_count")
+            averaged = average_metrics(engine, sums, count)
+            updater.communication += time.perf_counter() - reduce_start
+            sums.clear()
+        seconds = {
+            "step_time": time.perf_counter() - start,
+            "data_wait": loaded - start,
+            "copy": copied - loaded,
+            "communication": updater.communication,
+        }
+        if records["log"]:
+            records["log"].timing(position.step, position.epoch, seconds, sampler.global_batch)
+            if averaged:
+                records["log"].metrics(position.step, position.epoch, averaged)
+                shown = {k: f"{v:.3g}" for k, v in averaged.items() if k in PROGRESS_METRICS}
+                bar.set_postfix(shown)
+        bar.update(1)
+        # Checkpoints, evaluations, elastic commits at their cadences.
+        if cfg.checkpoint_every and position.step % cfg.checkpoint_every == 0:
+            checkpoint(position)
+        if cfg.eval_every and position.step % cfg.eval_every == 0 and position.step < last_step:
+            checkpoint(position)  # (the last evaluation follows the loop)
+            if records["best"]:  # rank 0 evaluates; the others wait in the next collective
+                records["best"].evaluate(position.step, position.epoch)
+        if cfg.elastic and position.step % cfg.commit_every == 0:
+            state.position = position
+            state.scalers = {k: s.state_dict() for k, s in scalers.items()}
+            state.commit()  # Horovod elastic: the point a lost worker rolls back to
+        return position
+
     def run(state: Any) -> None:
         """The steps from ``state.position`` to the end (again after an elastic reset)."""
         position: Position = state.position
         open_records(position)
         sampler.rank, sampler.size = engine.rank, engine.size
-        bar = tqdm(
-            total=min(step_limit, sampler.steps_per_epoch() * cfg.epochs),
-            initial=position.step,
-            unit="step",
-            disable=engine.rank != 0,
-            dynamic_ncols=True,
-        )
-        sums: dict[str, float] = defaultdict(float)
-        count = 0
+        last_step = min(step_limit, sampler.steps_per_epoch() * cfg.epochs)  # on this world
+        bar.reset(total=last_step)
+        bar.update(position.step)
+        sums.clear()
         for model in task.models.values():
             model.train()
         while position.epoch < cfg.epochs and position.step < step_limit:
             sampler.position = position
-            batches = iter(loader)
-            for _ in range(sampler.steps_left()):
-                if position.step >= step_limit:
-                    break
-                # Data: wait for the loader, then copy to the device.
-                start = time.perf_counter()
-                batch = next(batches)
-                loaded = time.perf_counter()
-                batch = move(batch, device)
-                copied = time.perf_counter()
-                # Learning rate for this step, from the position in the schedule.
-                usable = sampler.steps_per_epoch() * sampler.global_batch
-                factor = lr_factor(
-                    position.step,
-                    engine.size,
-                    cfg.scale_lr,
-                    cfg.warmup_steps,
-                    cfg.lr_decay,
-                    (position.epoch + position.consumed / usable) / cfg.epochs,
-                    cfg.warmup_steps / (sampler.steps_per_epoch() * cfg.epochs),
-                )
-                for name, optimizer in optimizers.items():
-                    for group, base in zip(optimizer.param_groups, base_lrs[name], strict=True):
-                        group["lr"] = base * factor
-                # The step: the task's phases, each a distributed update (Updater).
-                updater.communication = 0.0
-                autocast = torch.autocast(device.type, dtype) if dtype else nullcontext()
-                with autocast:
-                    metrics = task.step(batch, updater)
-                if updater.skipped >= cfg.max_nonfinite:
-                    raise FloatingPointError(
-                        f"{updater.skipped} consecutive non-finite gradients: stopping (lower "
-                        "the learning rate or use --amp off)"
-                    )
-                position = replace(
-                    position,
-                    step=position.step + 1,
-                    consumed=position.consumed + sampler.global_batch,
-                )
-                for k, v in metrics.items():
-                    sums[k] += v
-                count += 1
-                # Metrics averaged over ranks on logging steps only (one allreduce).
-                averaged = None
-                if position.step % cfg.log_every == 0 or position.step == step_limit:
-                    reduce_start = time.perf_counter()
-                    averaged = average_metrics(engine, sums, count)
-                    updater.communication += time.perf_counter() - reduce_start
-                    sums.clear()
-                    count = 0
-                seconds = {
-                    "step_time": time.perf_counter() - start,
-                    "data_wait": loaded - start,
-                    "copy": copied - loaded,
-                    "communication": updater.communication,
-                }
-                if records["log"]:
-                    run_log = records["log"]
-                    run_log.timing(position.step, position.epoch, seconds, sampler.global_batch)
-                    if averaged:
-                        run_log.metrics(position.step, position.epoch, averaged)
-                        shown = ("total", "loss_d", "loss_g")
-                        bar.set_postfix({k: f"{v:.3g}" for k, v in averaged.items() if k in shown})
-                bar.update(1)
-                # Checkpoints, evaluations, elastic commits at their cadences.
-                if cfg.checkpoint_every and position.step % cfg.checkpoint_every == 0:
-                    checkpoint(position)
-                evaluate = cfg.eval_every and position.step % cfg.eval_every == 0
-                if evaluate and position.step < step_limit:
-                    checkpoint(position)
-                    if records["best"]:  # rank 0 evaluates; the others wait in the next collective
-                        records["best"].evaluate(position.step, position.epoch)
-                if cfg.elastic and position.step % cfg.commit_every == 0:
-                    state.position = position
-                    state.scalers = {k: s.state_dict() for k, s in scalers.items()}
-                    state.commit()  # Horovod elastic: the point a lost worker rolls back to
+            steps = int(min(sampler.steps_left(), step_limit - position.step))
+            # Batches from loader processes, or (no workers) collated by a thread one step ahead.
+            stream = Prefetcher(loader) if cfg.loader_workers == 0 else nullcontext(iter(loader))
+            with stream as batches:
+                for _ in range(steps):
+                    position = one_step(batches, position, last_step, state)
             if position.consumed + sampler.global_batch > sampler.length:  # the epoch is done
                 position = Position(position.step, position.epoch + 1, 0)
             checkpoint(position)
         state.position = position
-        bar.close()
 
     def on_reset(state: Any) -> None:
         """After an elastic reset: the committed state is back; adapt to the new world."""
@@ -456,6 +509,7 @@ def train(
         state = _LocalState(position)
         run(state)
     position = state.position
+    bar.close()
     spread = parameter_spread(engine, task)  # every rank must end with the same model
 
     results: dict[str, float] = {}

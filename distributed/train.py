@@ -84,8 +84,10 @@ MODELS = {
         GVAETask,
         # About 7 minutes on one CPU core with the default data. The cosine decay settles the
         # model: at a constant lr the loss still jumps late in training (median EMD 31 or 113
-        # GeV in two runs, depending on where the last step lands).
-        defaults={"epochs": 30, "lr_decay": "cosine"},
+        # GeV in two runs, depending on where the last step lands). Event graphs are cached, so
+        # batching in the step costs less than handing batches over from a loader process
+        # (launch/bench_gvae.py): no loader workers.
+        defaults={"epochs": 30, "lr_decay": "cosine", "loader_workers": 0},
     ),
     "mpgan": ModelSpec(
         "message-passing GAN for jets (JetNet layout)",

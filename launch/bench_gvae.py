@@ -33,13 +33,20 @@ log = logging.getLogger("launch.bench_gvae")
 
 
 def run_once(
-    data: Path, batch_size: int, workers: int, cache: bool, steps: int, threads: int, out: Path
+    data: Path,
+    batch_size: int,
+    workers: int,
+    cache: bool,
+    steps: int,
+    threads: int,
+    out: Path,
+    extra: list[str],
 ) -> None:
     cmd = [
         sys.executable, "-m", "distributed.train", "gvae", "--data", str(data),
         "--steps", str(steps), "--batch-size", str(batch_size), "--loader-workers", str(workers),
         "--threads-per-rank", str(threads), "--no-evaluate", "--out", str(out),
-        "--cache" if cache else "--no-cache",
+        "--cache" if cache else "--no-cache", *extra,
     ]  # fmt: skip
     proc = subprocess.run(cmd, env=horovod_env(), capture_output=True, text=True)
     if proc.returncode != 0:
@@ -50,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m launch.bench_gvae",
         description=__doc__.split("\n\n")[0],
+        epilog="Arguments after -- go to distributed.train (e.g. -- --eval-events 100).",
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--data", type=Path, default=Path("data/calorimeter/top.h5"))
@@ -58,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=300, help="steps per run")
     parser.add_argument("--warmup", type=int, default=10, help="steps discarded per run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("train_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.train_args = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if not args.data.is_file():
         print(
@@ -71,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for workers, cache in tqdm(configs, desc="runs", unit="run"):
             out = Path(tmp) / f"w{workers}-{cache}"
-            run_once(args.data, args.batch_size, workers, cache, args.steps, args.threads, out)
+            run_once(
+                args.data, args.batch_size, workers, cache, args.steps, args.threads, out,
+                args.train_args,
+            )  # fmt: skip
             timing = read_timing(out / "timing.jsonl", args.warmup)
             for epochs, part in (
                 ("first", timing[timing.epoch == 0]),

@@ -359,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         "--bound",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="also run each np > 1 as np independent processes (the machine's own bound)",
+        help="also run each np > 1 as np independent processes on this host (the machine's own "
+        "bound)",
     )
     parser.add_argument("--threads-per-rank", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("scaling_reports"), help="parent folder")

@@ -33,6 +33,6 @@ def summarise_timing(table: pd.DataFrame, samples_per_step: int) -> dict[str, fl
         "step_ms_std": 1e3 * table.step_time.std(ddof=0),
         "samples_per_s": samples_per_step * len(table) / total,
         "data_wait_share": table.data_wait.sum() / total,
-        "copy_share": table.copy.sum() / total,
+        "copy_share": table["copy"].sum() / total,
         "communication_share": table.communication.sum() / total,
     }

@@ -50,7 +50,9 @@ static inline void block_factors(float *factor, int64_t b, uint32_t threshold, f
     for (int j = 0; j < BLOCK; ++j) factor[j] = chunks[j] < threshold ? scale : 0.f;
 }
 
-/* One kernel pair per element type T with its load/store. */
+/* One kernel pair per element type T with its load/store. (The no-dropout branch stays in each
+ * loop body: folded into block_factors, GCC vectorised the backward loop worse, 1.6 → 3.7 ms on
+ * [115200, 192] bf16.) */
 #define KERNELS(SUFFIX, T)                                                                        \
     void leaky_dropout_forward_##SUFFIX(const T *x, T *y, int64_t n, float slope,                \
                                          uint32_t threshold, float scale, uint64_t seed,        \

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from distributed.config import read_config_file
-from distributed.loop import amp_dtype, lr_factor
+from distributed.loop import Prefetcher, amp_dtype, lr_factor
 from distributed.records import BestModel
 from distributed.train import build_parser, main
 
@@ -98,3 +98,21 @@ def test_resume_keeps_the_best_only_if_picked_by_the_same_metric(tmp_path):
     other = BestModel(SimpleNamespace(selection_metric="fpd"), tmp_path, None, resume=True)
     fresh = BestModel(SimpleNamespace(selection_metric="w1m"), tmp_path, None, resume=False)
     assert same.best == 0.01 and other.best == fresh.best == float("inf")
+
+
+def test_prefetcher_keeps_order_stops_early_and_reraises():
+    with Prefetcher(range(100), depth=2) as items:
+        assert [next(items) for _ in range(5)] == [0, 1, 2, 3, 4]  # then leave early: no hang
+    with Prefetcher(range(3)) as items:
+        assert [next(items) for _ in range(3)] == [0, 1, 2]
+        with pytest.raises(StopIteration):
+            next(items)
+
+    def broken():
+        yield 1
+        raise ValueError("bad batch")
+
+    with Prefetcher(broken()) as items:
+        assert next(items) == 1
+        with pytest.raises(ValueError, match="bad batch"):
+            next(items)

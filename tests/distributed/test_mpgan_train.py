@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import psutil
 import pytest
 import torch
 
+from launch.compare_runs import main as compare_runs
 from launch.environment import horovod_env
 from tests.conftest import ROOT
 
@@ -70,6 +72,13 @@ def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file, launcher):
     assert best["selection"]["step"] == 1 + fpds.index(min(fpds)) == best["step"]
     assert set(best["models"]) == {"generator", "discriminator"}
     assert (out / "distributions.png").stat().st_size > 0 and (out / "checkpoint.pt").exists()
+    # Two runs side by side (here the same one twice): curves, evaluations, step times.
+    copy, compared = tmp_path / "copy", tmp_path / "compared"
+    shutil.copytree(out, copy)
+    assert compare_runs([str(out), str(copy), "--out", str(compared)]) == 0
+    text = (tmp_path / "compared" / "comparison.md").read_text()
+    assert "| 2 | run |" in text and "| 2 | copy |" in text and "| | real vs real |" in text
+    assert (tmp_path / "compared" / "losses.png").stat().st_size > 0
 
 
 def test_sigterm_stops_the_run_and_its_loader_workers(tmp_path, gluon_file):

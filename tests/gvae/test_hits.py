@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch_geometric.data import Batch, Data
 
 from gvae.hits import (
     HitBatcher,
@@ -81,6 +82,9 @@ def test_cached_graphs_collate_to_the_built_batch(calorimeter_file):
     assert torch.equal(cached.batch, built.batch) and cached.num_graphs == 3
     edges = {tuple(e) for e in cached.edge_index.t().tolist()}
     assert edges == {tuple(e) for e in built.edge_index.t().tolist()}
+    pyg = Batch.from_data_list([Data(x=x, hits=h, edge_index=e) for x, h, e in first])
+    for key in ("x", "hits", "edge_index", "batch", "ptr"):
+        assert torch.equal(cached[key], pyg[key]), key
 
 
 def test_batched_edges_equal_per_event_edges(calorimeter_images):

@@ -41,10 +41,12 @@ def test_strong_scaling_and_repeats():
         scaling_table(times, "sideways")
 
 
-def test_real_sweep_at_one_and_two_ranks(launch, tmp_path, calorimeter_file):
+@pytest.mark.parametrize("launcher", ["horovodrun", "torchrun"])
+def test_real_sweep_at_one_and_two_ranks(launch, tmp_path, calorimeter_file, launcher):
     proc = launch(
         f"python -m launch.scaling --model gvae --np 1 2 --steps 5 --warmup 2 --batch-size 4 "
-        f"--out {tmp_path} --name study -- --data {calorimeter_file} --eval-events 8",
+        f"--launcher {launcher} --out {tmp_path} --name study -- --data {calorimeter_file} "
+        "--eval-events 8",
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -57,16 +59,28 @@ def test_real_sweep_at_one_and_two_ranks(launch, tmp_path, calorimeter_file):
     times = [sum(json.loads(line)["step_time"] for line in lines[2:]) for lines in runs]
     assert results.time_mean_s.tolist() == pytest.approx(times, rel=1e-5)
     assert results.efficiency[1] == pytest.approx(times[0] / times[1], rel=1e-4)
+    # The machine's bound: two single-process runs at the same time, their mean time.
+    alone = [(study / "runs" / f"np2-r0-independent{i}.jsonl").read_text() for i in (0, 1)]
+    bound = sum(sum(json.loads(x)["step_time"] for x in a.splitlines()[2:]) for a in alone) / 2
+    assert results.bound_time_s[1] == pytest.approx(bound, rel=1e-5)
+    assert results.efficiency_vs_bound[1] == pytest.approx(bound / times[1], rel=1e-4)
+    assert results.bound_efficiency[1] == pytest.approx(times[0] / bound, rel=1e-4)
     assert (results.communication_ms[1] > 0) and 0 <= results.data_wait_share[1] < 1
     env = json.loads((study / "environment.json").read_text())
     assert env["threads_per_rank"] == 1 and env["parameters"] > 10_000
-    assert len(env["runs"]) == 2 and "horovodrun -np 2" in env["runs"][1]
+    assert len(env["runs"]) == 4  # np 1, np 2, and the two independent processes
+    assert (launcher == "torchrun") == (
+        "torchrun --standalone --nproc-per-node 2" in env["runs"][1]
+    )
+    backend = "torch" if launcher == "torchrun" else "horovod"
+    assert f"--backend {backend} gvae" in env["runs"][2]
     assert {"torch", "horovod", "mpi"} <= set(env["versions"])
     assert "Parallelization efficiency" in (study / "table.md").read_text()
     assert (study / "scaling.png").stat().st_size > 0
     timing = (study / "runs" / "np2-r0.jsonl").read_text().splitlines()
     assert len(timing) == 5
     assert [p.name for p in tmp_path.iterdir()] == ["study"]  # no staging folder left behind
+    assert "vs bound" in (study / "table.md").read_text()
 
     # The α–β model reads the study and writes its prediction next to it.
     assert model_main([str(study), "--gpus", "8", "16", "--link", "ib"]) == 0

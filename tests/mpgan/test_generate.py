@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from events.jetnet import read_jetnet, read_provenance
+from launch.environment import horovod_env
+from tests.conftest import ROOT
 
 
-def test_generate_writes_jetnet_layout(launch, tmp_path, gluon_file):
-    run = tmp_path / "run"
-    proc = launch(
-        f"python -m distributed.train mpgan --data {gluon_file} --eval-jets 40 --steps 1 "
-        f"--batch-size 4 --no-evaluate --out {run}",
-        timeout=120,
-    )
+@pytest.fixture(scope="module")
+def checkpoint(gluon_file, tmp_path_factory) -> Path:
+    """The checkpoint of a real one-step MPGAN training run."""
+    run = tmp_path_factory.mktemp("mpgan") / "run"
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "distributed.train", "mpgan", "--data", str(gluon_file),
+            "--eval-jets", "40", "--steps", "1", "--batch-size", "4", "--no-evaluate",
+            "--out", str(run),
+        ],
+        cwd=ROOT, env=horovod_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return run / "checkpoint.pt"
+
+
+def test_generate_writes_jetnet_layout(launch, tmp_path, checkpoint):
     out = tmp_path / "generated.h5"
     proc = launch(
-        f"python -m mpgan.generate --checkpoint {run / 'checkpoint.pt'} -n 50 "
-        f"--batch-size 16 --out {out}"
+        f"python -m mpgan.generate --checkpoint {checkpoint} -n 50 --batch-size 16 --out {out}"
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert re.search(r"50 jets in .* µs/jet", proc.stdout)
@@ -50,22 +64,17 @@ def test_benchmark_times_the_trainer_step_and_prints_the_ratio(launch, gluon_fil
     assert fp32 < 1e-5 < bf16 < 0.05  # the same maths; bf16 precision
 
 
-def test_negative_generated_pt_is_written_as_zero(launch, tmp_path, gluon_file):
+def test_negative_generated_pt_is_written_as_zero(launch, tmp_path, checkpoint):
     """A generator whose tanh emits pT < 0 (here forced by the last bias) still writes a valid
     JetNet file: those particles get pT = 0, counted in the log and the file's provenance."""
-    run = tmp_path / "run"
-    proc = launch(
-        f"python -m distributed.train mpgan --data {gluon_file} --eval-jets 40 --steps 1 "
-        f"--batch-size 4 --no-evaluate --out {run}",
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    state = torch.load(checkpoint, weights_only=False)
     last_bias = [k for k in state["models"]["generator"] if k.endswith("bias")][-1]
     state["models"]["generator"][last_bias][2] = -10.0  # tanh → −1: pT = (−1 + 0.5)·0.89 < 0
-    torch.save(state, run / "negative.pt")
+    torch.save(state, tmp_path / "negative.pt")
     out = tmp_path / "negative.h5"
-    proc = launch(f"python -m mpgan.generate --checkpoint {run / 'negative.pt'} -n 20 --out {out}")
+    proc = launch(
+        f"python -m mpgan.generate --checkpoint {tmp_path / 'negative.pt'} -n 20 --out {out}"
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "have pT < 0: written as pT = 0" in proc.stderr
     particles, _ = read_jetnet(out)
