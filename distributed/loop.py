@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
 import threading
 import time
@@ -68,8 +69,9 @@ class TrainConfig:
     loader_workers: int = field(
         default=1,
         metadata={
-            "help": "DataLoader worker processes per rank (0: batches are collated by a thread "
-            "of the training process, one step ahead)"
+            "help": "DataLoader worker processes per rank (0: in the training process — by a "
+            "thread, one step ahead, when the rank has a core to spare beyond its torch "
+            "threads, else in the step)"
         },
     )
     clip_grad: float = field(default=0.0, metadata={"help": "gradient norm clip (0 = off)"})
@@ -466,11 +468,14 @@ def train(
         sums.clear()
         for model in task.models.values():
             model.train()
+        # No loader processes: a thread collates the next batch during the step if this rank
+        # has a core to spare; on a fully used machine it would only slow the step.
+        spare = (os.cpu_count() or 1) // engine.local_size > torch.get_num_threads()
+        prefetch = cfg.loader_workers == 0 and spare
         while position.epoch < cfg.epochs and position.step < step_limit:
             sampler.position = position
             steps = int(min(sampler.steps_left(), step_limit - position.step))
-            # Batches from loader processes, or (no workers) collated by a thread one step ahead.
-            stream = Prefetcher(loader) if cfg.loader_workers == 0 else nullcontext(iter(loader))
+            stream = Prefetcher(loader) if prefetch else nullcontext(iter(loader))
             with stream as batches:
                 for _ in range(steps):
                     position = one_step(batches, position, last_step, state)

@@ -53,8 +53,8 @@ class HitGraphConfig:
     cache: bool = field(
         default=True,
         metadata={
-            "help": "keep each event's graph in memory once built, so that batching is "
-            "collation only (--no-cache: build every batch's graphs again)"
+            "help": "build every event's graph once, at the start, and keep them in memory, "
+            "so that batching is collation only (--no-cache: build each batch's graphs again)"
         },
     )
 
@@ -172,7 +172,8 @@ class HitBatcher:
 
 
 class EventGraph(NamedTuple):
-    """One event's graph: node features x [n, 6], hits [n, 4], edge_index [2, e] (local)."""
+    """One event's graph: node features x [n, 6], hits [n, 4], edge_index [2, e] (local
+    indices, int32 to halve the cache)."""
 
     x: torch.Tensor
     hits: torch.Tensor
@@ -191,43 +192,45 @@ def collate_graphs(graphs: list[EventGraph]) -> Batch:
     return Batch(
         x=torch.cat(xs),
         hits=torch.cat(hits),
-        edge_index=torch.cat(edges, dim=1) + shift,
+        edge_index=torch.cat(edges, dim=1).long() + shift,
         batch=torch.repeat_interleave(torch.arange(len(graphs)), sizes),
         ptr=ptr,
     )
 
 
 class HitDataset(Dataset):
-    """Events for :class:`HitBatcher`: each event's graph (features and kNN edges,
-    :class:`EventGraph`) built the first time it is read and then kept in memory, so
-    that later epochs only collate; with ``cfg.cache`` off, the hit arrays [n_i, 4], whose graphs
-    the batcher builds for every batch.
-
-    With loader workers each worker process keeps its own cache (persistent workers keep it
-    across epochs). A DataLoader reads a batch through :meth:`__getitems__`, which builds all the
-    batch's missing graphs in one batched kNN call.
+    """Events for :class:`HitBatcher`: every event's graph (features and kNN edges,
+    :class:`EventGraph`) built once, when the dataset is made, in batched kNN calls, so that a
+    batch is only collated; with ``cfg.cache`` off, the hit arrays [n_i, 4], whose graphs the
+    batcher builds for every batch. Loader worker processes receive the built graphs.
     """
 
-    def __init__(self, hits: list[np.ndarray], cfg: HitGraphConfig) -> None:
+    def __init__(self, hits: list[np.ndarray], cfg: HitGraphConfig, chunk: int = 256) -> None:
         self.hits = [h for h in hits if len(h) >= 2]
         self.cfg = cfg
-        self.graphs: list[EventGraph | None] = [None] * len(self.hits)
+        self.graphs: list[EventGraph] = []
+        if cfg.cache:
+            for start in range(0, len(self.hits), chunk):
+                self.graphs += event_graphs(self.hits[start : start + chunk], cfg)
 
     def __len__(self) -> int:
         return len(self.hits)
 
     def __getitem__(self, index: int) -> EventGraph | np.ndarray:
-        return self.__getitems__([index])[0]
+        return self.graphs[index] if self.cfg.cache else self.hits[index]
 
     def __getitems__(self, indices: list[int]) -> list[EventGraph] | list[np.ndarray]:
-        if not self.cfg.cache:
-            return [self.hits[i] for i in indices]
-        missing = [i for i in dict.fromkeys(indices) if self.graphs[i] is None]
-        if missing:
-            batch = hit_batch([self.hits[i] for i in missing], self.cfg)
-            graph_of_edge = batch.batch[batch.edge_index[1]]  # edges never cross events
-            for position, i in enumerate(missing):
-                nodes = slice(batch.ptr[position], batch.ptr[position + 1])
-                edges = batch.edge_index[:, graph_of_edge == position] - batch.ptr[position]
-                self.graphs[i] = EventGraph(batch.x[nodes], batch.hits[nodes], edges)
-        return [self.graphs[i] for i in indices]
+        items = self.graphs if self.cfg.cache else self.hits
+        return [items[i] for i in indices]
+
+
+def event_graphs(events: list[np.ndarray], cfg: HitGraphConfig) -> list[EventGraph]:
+    """Each event's graph, from one batched :func:`hit_batch` call (edges as int32)."""
+    batch = hit_batch(events, cfg)
+    graph_of_edge = batch.batch[batch.edge_index[1]]  # edges never cross events
+    graphs = []
+    for position in range(len(events)):
+        nodes = slice(batch.ptr[position], batch.ptr[position + 1])
+        edges = batch.edge_index[:, graph_of_edge == position] - batch.ptr[position]
+        graphs.append(EventGraph(batch.x[nodes], batch.hits[nodes], edges.int()))
+    return graphs

@@ -6,6 +6,8 @@ The last ``eval_events`` events of the file are held out (never trained on); the
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from gvae.hits import HitBatcher, HitDataset, HitGraphConfig, hit_batch, image_h
 from gvae.loss import LossWeights, gvae_losses
 from gvae.model import GVAE, GVAEConfig
 from gvae.report import emd_table, reconstruct, write_report
+
+log = logging.getLogger(__name__)
 
 # The loop's phase factory (distributed.task.Phase), typed here without importing the loop.
 Phase = Callable[[str], AbstractContextManager]
@@ -69,7 +73,12 @@ class GVAETask:
         self.graphs, self.weights, self.device = graphs, weights, torch.device(device)
         self.emd_events = data.emd_events
         self.eval_hits = hits[len(hits) - data.eval_events :]
+        start = time.perf_counter()
         self.train_set = HitDataset(hits[: len(hits) - data.eval_events], graphs)
+        if graphs.cache:
+            log.info(
+                "%d event graphs built in %.1f s", len(self.train_set), time.perf_counter() - start
+            )
         self.models = {"gvae": GVAE(model).to(self.device)}
         self.optimizers = {"gvae": torch.optim.Adam(self.models["gvae"].parameters(), lr=data.lr)}
         self.collate = HitBatcher(graphs)

@@ -150,10 +150,10 @@ def launcher_command(launcher: str, ranks: int) -> list[str]:
     return ["mpirun", "-np", str(ranks), *binding, *forwarded, sys.executable, *module]
 
 
-def independent_command(launcher: str) -> list[str]:
+def independent_command(launcher: str, model: str) -> list[str]:
     """One process of the machine-bound runs: no launcher, the launcher's engine."""
     backend = "torch" if launcher == "torchrun" else "horovod"
-    return [sys.executable, "-m", "distributed.train", "--backend", backend]
+    return [sys.executable, "-m", "distributed.train", model, "--backend", backend]
 
 
 def batch_per_rank(mode: str, batch_size: int, ranks: int) -> int:
@@ -259,7 +259,7 @@ def sweep(args: argparse.Namespace, study: Path) -> pd.DataFrame:
                 runs = [[*launcher_command(args.launcher, ranks), args.model, *train]]
             else:  # the same processes, each alone: the machine's bound
                 outs = [Path(tmp) / f"{name}{i}" for i in range(ranks)]
-                runs = [[*independent_command(args.launcher), args.model, *train] for _ in outs]
+                runs = [[*independent_command(args.launcher, args.model), *train] for _ in outs]
             runs = [
                 [*run, "--out", str(out), *args.train_args]
                 for run, out in zip(runs, outs, strict=True)
