@@ -27,7 +27,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+        if any(action.default is v for v in (None, False, argparse.SUPPRESS)) or "default" in text:
             return text
         return super()._get_help_string(action)
 

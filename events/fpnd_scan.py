@@ -56,13 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m events.fpnd_scan",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--jet-type", choices=["g", "q", "t"], default="g")
-    parser.add_argument("-n", "--num-jets", type=int, default=5000)
+    parser.add_argument(
+        "--jet-type", choices=["g", "q", "t"], default="g", help="jet class (default: %(default)s)"
+    )
+    parser.add_argument(
+        "-n", "--num-jets", type=int, default=5000, help="jets per variant (default: %(default)s)"
+    )
     parser.add_argument("--variant", action="append", default=[], help="key=value[,key=value]")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7, help="base seed (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default: %(default)s)")
     parser.add_argument("--out", default=None, help="also write the table as CSV")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

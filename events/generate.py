@@ -74,7 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m events.generate",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("kind", choices=["jets", "calorimeter"], help="what to generate")
     parser.add_argument(
@@ -90,18 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"anti-kT radius R (default: {JetSourceConfig.radius} for jets, the JetNet-like cone "
         f"of docs/fpnd_scan; {CALORIMETER_RADIUS} for calorimeter images, CMS AK8)",
     )
-    parser.add_argument("-n", "--num-jets", type=int, default=1000, help="jets to generate")
+    parser.add_argument(
+        "-n", "--num-jets", type=int, default=1000, help="jets to generate (default: %(default)s)"
+    )
     parser.add_argument(
         "--out",
         type=Path,
         required=True,
         help="output file: .hdf5/.h5 (JetNet or E2E HDF5) or .parquet (E2E)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="base seed (1 … 89999)")
     parser.add_argument(
-        "--chunk", type=int, default=1000, help="jets per work unit (part of what fixes the output)"
+        "--seed", type=int, default=1, help="base seed, 1 … 89999 (default: %(default)s)"
     )
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="processes")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=1000,
+        help="jets per work unit, part of what fixes the output (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count(), help="processes (default: all cores)"
+    )
     return parser
 
 

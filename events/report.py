@@ -134,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m events.report",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--jets", type=Path, nargs="*", default=[], help="JetNet HDF5 files")
     parser.add_argument("--calorimeter", type=Path, default=None, help="E2E parquet/HDF5 file")

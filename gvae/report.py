@@ -246,14 +246,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gvae.report",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--checkpoint", type=Path, required=True, help="training checkpoint")
     parser.add_argument(
         "--data", type=Path, default=None, help="E2E file (default: the run's training data)"
     )
     parser.add_argument(
-        "--events", type=int, default=500, help="events to evaluate (the file's last)"
+        "--events",
+        type=int,
+        default=500,
+        help="events to evaluate, the file's last (default: %(default)s)",
     )
     parser.add_argument(
         "--out",

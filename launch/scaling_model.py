@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
+from distributed.config import HelpFormatter
+
 
 @dataclass(frozen=True)
 class Link:
@@ -113,11 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m launch.scaling_model",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("study", type=Path, help="a folder written by launch.scaling")
-    parser.add_argument("--gpus", type=int, nargs="+", default=[8, 16, 64])
-    parser.add_argument("--link", choices=["nvlink", "ib"], default="nvlink")
+    parser.add_argument(
+        "--gpus", type=int, nargs="+", default=[8, 16, 64], help="world sizes to predict"
+    )
+    parser.add_argument(
+        "--link", choices=["nvlink", "ib"], default="nvlink", help="link between GPUs"
+    )
     parser.add_argument("--bandwidth", type=float, help="GB/s for every hop (overrides --link)")
     parser.add_argument("--latency", type=float, default=None, help="µs per message")
     parser.add_argument("--compute-ms", type=float, help="compute per step (default: measured)")

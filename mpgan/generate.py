@@ -77,10 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mpgan.generate",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--checkpoint", type=Path, required=True, help="training checkpoint")
-    parser.add_argument("-n", "--num-jets", type=int, default=100_000, help="jets to generate")
+    parser.add_argument(
+        "-n",
+        "--num-jets",
+        type=int,
+        default=100_000,
+        help="jets to generate (default: %(default)s)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output JetNet HDF5 file")
     parser.add_argument(
         "--data", type=Path, help="JetNet file of the source jets (if unset: the run's training)"
@@ -88,9 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     labels = parser.add_mutually_exclusive_group()
     labels.add_argument("--conditions", type=Path, help="JetNet file whose jets give the labels")
     labels.add_argument("--condition", help="fixed labels, e.g. pt=1200,eta=0.1")
-    parser.add_argument("--batch-size", type=int, default=4096, help="jets per forward pass")
-    parser.add_argument("--amp", choices=["bf16", "off"], default="bf16", help="autocast (CPU)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument(
+        "--batch-size", type=int, default=4096, help="jets per forward pass (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--amp",
+        choices=["bf16", "off"],
+        default="bf16",
+        help="autocast (CPU; default: %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:

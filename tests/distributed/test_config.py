@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -50,3 +52,15 @@ def test_help_shows_group_titles_and_each_default_once(capsys):
     assert "MPGANData" not in text and "MPGANConfig" not in text and "TrainConfig" not in text
     assert "(default: None)" not in text
     assert text.count("(default: runs/<UTC time>-MODEL)") == 1 and "(default: 256)" in text
+    assert "(default: 0)" in text  # --seed: a default of 0 is a default, not "unset"
+
+
+@pytest.mark.parametrize(
+    "module", ["mpgan.generate", "mpgan.report", "gvae.report", "events.generate", "events.report"]
+)
+def test_tool_help_has_no_empty_defaults(module):
+    """Every command-line tool's --help, not only the trainer's, shows no "(default: None)"."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "usage:" in out and "(default: None)" not in out
