@@ -9,7 +9,7 @@ Generator (MP): z ~ N(0, 0.2²) [B, 30, 32] and multiplicities n [B] (1…30). P
 is real iff its rank in ascending z[b, :, 0] is < n[b]; then MP 32→32, MP 32→3, tanh; output
 (features, mask − 0.5). MP-LFC: a latent [B, 128] → Linear(128 → 30·32) → the same stack.
 Discriminator (MP): mask from x[..., 3] > 0, MP 3→32 and 32→32 with dropout 0.5, masked sum
-over real particles, Linear(32→1), sigmoid.
+over real particles, Linear(32→1), sigmoid (the read-out in float32).
 
 Conditional (``--condition pt,mass``, as the published code's ``clabels``): both networks take
 the jets' standardised labels c [B, L] (:mod:`mpgan.labels`) into every MP layer; the generator
@@ -145,5 +145,8 @@ class MPDiscriminator(nn.Module):
         h = x[..., :N_FEATURES]
         for layer in self.layers:
             h = layer(h, mask, labels)
-        pooled = (h * mask.unsqueeze(-1).to(h.dtype)).sum(1)  # masked sum over real particles
-        return torch.sigmoid(self.out(pooled)).squeeze(-1)
+        # The read-out in float32 even under autocast: a bf16 sigmoid is exactly 1 for logits
+        # above ~6, where its gradient vanishes for D and G alike (a D that wins once stays dead).
+        with torch.autocast(x.device.type, enabled=False):
+            pooled = (h.float() * mask.unsqueeze(-1)).sum(1)  # masked sum over real particles
+            return torch.sigmoid(self.out(pooled)).squeeze(-1)

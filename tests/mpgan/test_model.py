@@ -73,3 +73,20 @@ def test_fast_path_gives_the_published_jets_and_keeps_pt_resolution():
     assert low.dtype == torch.float32 and torch.allclose(low, reference, atol=0.02)
     pt = low[..., 2][low[..., 3] > 0]
     assert not torch.equal(pt, pt.to(torch.bfloat16).float())
+
+
+def test_discriminator_read_out_keeps_its_gradient_under_bf16():
+    """A confident D (logit ≈ 8) still passes a gradient to G under bf16 autocast: in bf16 the
+    sigmoid would be exactly 1 there and G's LSGAN gradient exactly 0."""
+    torch.manual_seed(4)
+    generator, discriminator = MPGenerator(), MPDiscriminator()
+    with torch.no_grad():
+        discriminator.out.weight.zero_()
+        discriminator.out.bias.fill_(8.0)
+        discriminator.out.weight[0, 0] = 1e-3  # keep the score a function of the jets
+    with torch.autocast("cpu", torch.bfloat16):
+        score = discriminator(generator.sample(torch.randint(1, 31, (4,))))
+        ((score - 1) ** 2).mean().backward()
+    assert score.dtype == torch.float32 and (score < 1).all()
+    grad = torch.cat([p.grad.flatten() for p in generator.parameters() if p.grad is not None])
+    assert grad.abs().max() > 0
