@@ -11,7 +11,7 @@ Horovod or calls ``torch.distributed``:
     finish_gradients(optimizer)                          wait until the averaged gradients are in
     optimizer_step(optimizer, scaler)                    apply them
     broadcast_state(models, optimizers)                  rank 0's state everywhere
-    allreduce(tensor, op), broadcast_object(obj), allgather_object(obj), barrier()
+    allreduce(tensor, op), broadcast_object(obj), allgather_object(obj)
 
 :func:`detect_backend` reads the launcher from the environment: torchrun sets ``RANK``,
 ``WORLD_SIZE``, ``LOCAL_RANK`` and ``TORCHELASTIC_RUN_ID``; horovodrun and mpirun set
@@ -62,7 +62,6 @@ class Engine(Protocol):
     def allreduce(self, tensor: torch.Tensor, op: str = "mean") -> torch.Tensor: ...
     def broadcast_object(self, obj: Any) -> Any: ...
     def allgather_object(self, obj: Any) -> list: ...
-    def barrier(self) -> None: ...
 
 
 def detect_backend(env: Mapping[str, str] | None = None) -> str:

@@ -53,7 +53,12 @@ class HorovodEngine:
     def local_size(self) -> int:
         return hvd.local_size()
 
-    def distributed(self, models, optimizers, compression: str):
+    def distributed(
+        self,
+        models: Mapping[str, torch.nn.Module],
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        compression: str,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         codec = hvd.Compression.fp16 if compression == "fp16" else hvd.Compression.none
         wrapped = {
             # Horovod: average gradients in allreduce; names prefixed by model keep GANs apart.
@@ -73,7 +78,9 @@ class HorovodEngine:
         with optimizer.skip_synchronize():  # Horovod: already synchronized above
             scaler.step(optimizer)
 
-    def broadcast_state(self, models: Mapping[str, torch.nn.Module], optimizers) -> None:
+    def broadcast_state(
+        self, models: Mapping[str, torch.nn.Module], optimizers: Mapping[str, Any]
+    ) -> None:
         for model in models.values():
             hvd.broadcast_parameters(model.state_dict(), root_rank=0)
         for optimizer in optimizers.values():
@@ -90,9 +97,6 @@ class HorovodEngine:
 
     def allgather_object(self, obj: Any) -> list:
         return hvd.allgather_object(obj)
-
-    def barrier(self) -> None:
-        hvd.barrier()
 
     def run_elastic(
         self,

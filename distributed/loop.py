@@ -70,7 +70,7 @@ class TrainConfig:
         default=1,
         metadata={
             "help": "DataLoader worker processes per rank (0: in the training process — by a "
-            "thread, one step ahead, when the rank has a core to spare beyond its torch "
+            "thread, a few batches ahead, when the rank has a core to spare beyond its torch "
             "threads, else in the step)"
         },
     )

@@ -33,6 +33,9 @@ class TorchEngine:
 
     def __init__(self, device_type: str) -> None:
         self.controller = "nccl" if device_type == "cuda" else "gloo"
+        # With CUDA, Gloo stays for the loop's few collectives on CPU tensors (metric averages,
+        # the health check); NCCL carries the gradients.
+        backend = "cpu:gloo,cuda:nccl" if device_type == "cuda" else "gloo"
         timeout = datetime.timedelta(minutes=30)
         env = os.environ
         if env.get("TORCHELASTIC_USE_AGENT_STORE") == "True":  # torchrun: its agent's store
@@ -42,17 +45,17 @@ class TorchEngine:
                 env["MASTER_ADDR"], int(env["MASTER_PORT"]), is_master=False, timeout=timeout
             )
             dist.init_process_group(
-                self.controller,
+                backend,
                 store=dist.PrefixStore(f"restart{env['TORCHELASTIC_RESTART_COUNT']}", store),
                 rank=int(env["RANK"]),
                 world_size=int(env["WORLD_SIZE"]),
                 timeout=timeout,
             )
         elif "WORLD_SIZE" in env:  # another launcher setting the env:// variables
-            dist.init_process_group(self.controller, timeout=timeout)
+            dist.init_process_group(backend, timeout=timeout)
         else:  # one process
             dist.init_process_group(
-                self.controller, store=dist.HashStore(), rank=0, world_size=1, timeout=timeout
+                backend, store=dist.HashStore(), rank=0, world_size=1, timeout=timeout
             )
         self.local_rank = int(os.environ.get("LOCAL_RANK", 0))
         self.local_size = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
@@ -65,11 +68,17 @@ class TorchEngine:
     def size(self) -> int:
         return dist.get_world_size()
 
-    def distributed(self, models, optimizers, compression: str):
+    def distributed(
+        self,
+        models: Mapping[str, torch.nn.Module],
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        compression: str,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         wrapped = {}
         for name, model in models.items():
             # torch: DDP averages the gradients of a backward through the wrapper (buckets
-            # allreduced while the backward runs); the models hold no buffers to broadcast.
+            # allreduced while the backward runs). Buffers (a conditional generator's label
+            # statistics) are fitted alike on every rank and broadcast with the parameters.
             wrapped[name] = DistributedDataParallel(model, forward_sync_buffers=False)
             if compression == "fp16":
                 wrapped[name].register_comm_hook(None, default_hooks.fp16_compress_hook)
@@ -81,7 +90,9 @@ class TorchEngine:
     def optimizer_step(self, optimizer: Any, scaler: torch.amp.GradScaler) -> None:
         scaler.step(optimizer)
 
-    def broadcast_state(self, models: Mapping[str, torch.nn.Module], optimizers) -> None:
+    def broadcast_state(
+        self, models: Mapping[str, torch.nn.Module], optimizers: Mapping[str, Any]
+    ) -> None:
         for model in models.values():
             for tensor in model.state_dict().values():
                 dist.broadcast(tensor, src=0)
@@ -103,6 +114,3 @@ class TorchEngine:
         gathered: list[Any] = [None] * self.size
         dist.all_gather_object(gathered, obj)
         return gathered
-
-    def barrier(self) -> None:
-        dist.barrier()

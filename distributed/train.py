@@ -49,9 +49,10 @@ from distributed.config import (
     dataclass_from_args,
     read_config_file,
 )
-from distributed.engine import BACKENDS
+from distributed.engine import BACKENDS, Engine
 from distributed.loop import TrainConfig, train
 from distributed.runtime import init_rank, setup_logging
+from distributed.task import Task
 from gvae.hits import HitGraphConfig
 from gvae.loss import LossWeights
 from gvae.model import GVAEConfig
@@ -213,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         if args.resume == "always" and not checkpoint.is_file():
             raise FileNotFoundError(f"--resume needs --out RUN_DIR with a checkpoint.pt ({out})")
         resume = args.resume != "never" and checkpoint.is_file()
+        setup_logging(engine)  # stderr until the run directory exists (the task logs its set-up)
         task = build_task(spec, configs, info.device, engine, elastic)
         if info.is_root:
             out.mkdir(parents=True, exist_ok=True)
@@ -254,7 +256,7 @@ def write_config(out: Path, record: dict, resumed_at: Path | None) -> None:
     path.write_text(json.dumps({**record, "resumes": resumes}, indent=2) + "\n")
 
 
-def build_task(spec: ModelSpec, configs: list, device: str, engine, elastic: bool):
+def build_task(spec: ModelSpec, configs: list, device: str, engine: Engine, elastic: bool) -> Task:
     """Build the task on every rank; if any rank fails (e.g. missing data), all exit together
     (elastic: each on its own, as workers may join later)."""
     error = ""

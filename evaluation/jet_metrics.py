@@ -20,8 +20,10 @@ Every number here is jetnet's (``jetnet.evaluation``, the implementation behind 
 
 What jetnet lacks and this module adds: reproducibility — jetnet draws the W1 and COV/MMD
 batches from an unseeded module-level generator; :func:`seeded_jetnet` replaces it for the
-duration of a call — and the real-vs-real baseline of :func:`evaluate_jets`. Generated pT < 0
-(a tanh output) is clipped to 0 for COV/MMD only: energyflow's EMD rejects negative weights.
+duration of a call. (What it also lacks, the real-vs-real baseline — the same metrics between
+two halves of the real jets — is computed by the callers, which keep it across evaluations.)
+Generated pT < 0 (a tanh output) is clipped to 0 for COV/MMD only: energyflow's EMD rejects
+negative weights.
 """
 
 from __future__ import annotations
@@ -111,15 +113,3 @@ def jet_metrics(real: np.ndarray, gen: np.ndarray, seed: int = 0) -> dict[str, f
         out["fpd"], out["fpd_err"] = map(float, gen_metrics.fpd(real_efps, gen_efps, seed=seed))
         out["kpd"], out["kpd_err"] = map(float, gen_metrics.kpd(real_efps, gen_efps, seed=seed))
     return out
-
-
-def evaluate_jets(real: np.ndarray, gen: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """:func:`jet_metrics` of ``gen`` against the first half of ``real``, and the real-vs-real
-    baseline: the second half of ``real`` against the first, keys prefixed ``real_``.
-
-    Generate as many jets as one half holds, so that both comparisons see the same sample sizes.
-    """
-    half = len(real) // 2
-    reference = real[:half]
-    baseline = jet_metrics(reference, real[half : 2 * half], seed)
-    return {**jet_metrics(reference, gen, seed), **{f"real_{k}": v for k, v in baseline.items()}}

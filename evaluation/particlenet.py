@@ -54,7 +54,9 @@ def knn_edges(x: torch.Tensor, k: int) -> torch.Tensor:
 class ParticleNet(nn.Module):
     """x [B, N, 3] → logits [B, 5]; :meth:`activations` → [B, 256]."""
 
-    def __init__(self, features: int = 3, k: int = 16, channels=(64, 128, 256)) -> None:
+    def __init__(
+        self, features: int = 3, k: int = 16, channels: tuple[int, ...] = (64, 128, 256)
+    ) -> None:
         super().__init__()
         self.k = k
         self.edge_nets = nn.ModuleList()

@@ -87,10 +87,6 @@ def write_jetnet(
         if num_constituents is not None:
             f.create_dataset("num_constituents", data=num_constituents, compression="gzip")
         for name, array in (extra or {}).items():
-            if len(array) != len(jet_features):
-                raise ValueError(
-                    f"{path}: {name} has {len(array)} rows for {len(jet_features)} jets"
-                )
             f.create_dataset(name, data=array, compression="gzip")
         f.attrs["particle_feature_names"] = list(PARTICLE_FEATURES)
         f.attrs["jet_feature_names"] = list(JET_FEATURES)

@@ -17,7 +17,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from evaluation.fpnd import fpnd
+from evaluation.fpnd import FPND_JETS, fpnd
 from events.detector import DetectorConfig
 from events.e2e import read_e2e
 from events.jetnet import read_jetnet, read_num_constituents, read_provenance
@@ -26,7 +26,6 @@ from events.jetnet import read_jetnet, read_num_constituents, read_provenance
 # settings"): jet mass [GeV] per class, and the gluon-jet multiplicity before the 30-particle cut.
 REFERENCE_MASS = {"g": 150.0, "q": 100.0, "t": 190.0}
 REFERENCE_MULTIPLICITY = {"g": 90}
-FPND_JETS = 50_000  # the MPGAN paper's sample size for FPND
 CHANNELS = ("tracks", "ECAL", "HCAL")
 
 
@@ -82,7 +81,7 @@ def jet_section(
         ref_mass = f"≈ {REFERENCE_MASS[name]:.0f}" if name in REFERENCE_MASS else "—"
         ref_mult = f"≈ {REFERENCE_MULTIPLICITY[name]}" if name in REFERENCE_MULTIPLICITY else "—"
         constituents = "—" if multiplicity is None else quantiles(multiplicity)
-        distance = f"{fpnd(pf, name, FPND_JETS):.2f}" if name in ("g", "q", "t") else "—"
+        distance = f"{fpnd(pf, name):.2f}" if name in ("g", "q", "t") else "—"
         lines.append(
             f"| {name} | {len(jf)} | {(generator or {}).get('radius', '—')} | {distance} | "
             f"{quantiles(jf[:, 2])} | {ref_mass} | "

@@ -1,4 +1,4 @@
-"""Detector images → hit graphs: the GVAE's input, built on the fly per event.
+"""Detector images → hit graphs: the GVAE's input, built once per event and batched on the fly.
 
 One event is the three E2E images (tracks, ECAL, HCAL; [3, 125, 125], GeV). Its hits are the
 non-zero pixels — HCAL read at tower granularity (one hit per 5×5 tower, at the tower centre,

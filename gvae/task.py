@@ -25,9 +25,6 @@ from gvae.report import emd_table, reconstruct, write_report
 
 log = logging.getLogger(__name__)
 
-# The loop's phase factory (distributed.task.Phase), typed here without importing the loop.
-Phase = Callable[[str], AbstractContextManager]
-
 DEFAULT_DATA = Path("data/calorimeter/top.h5")
 
 
@@ -83,7 +80,7 @@ class GVAETask:
         self.optimizers = {"gvae": torch.optim.Adam(self.models["gvae"].parameters(), lr=data.lr)}
         self.collate = HitBatcher(graphs)
 
-    def losses(self, batch: Batch, model=None) -> dict[str, torch.Tensor]:
+    def losses(self, batch: Batch, model: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
         """Loss terms of ``batch`` through ``model`` (default: the GVAE itself)."""
         output, enc = (model or self.models["gvae"])(batch)
         target, _ = to_dense_batch(batch.x, batch.batch, batch_size=batch.num_graphs)

@@ -28,13 +28,14 @@ import argparse
 import os
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from distributed.config import HelpFormatter
+from distributed.engine import Engine
 from distributed.loop import AMP_DTYPES, Updater, move
 from distributed.runtime import init_rank
 from launch.environment import MALLOC
@@ -50,12 +51,12 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def autocast(device: torch.device, amp: str):
+def autocast(device: torch.device, amp: str) -> AbstractContextManager:
     dtype = AMP_DTYPES.get(amp)
     return torch.autocast(device.type, dtype) if dtype else nullcontext()
 
 
-def step_seconds(task: MPGANTask, engine, amp: str, batch: int, steps: int) -> list[float]:
+def step_seconds(task: MPGANTask, engine: Engine, amp: str, batch: int, steps: int) -> list[float]:
     """Seconds per trainer step (after one warm-up step) on the first ``batch`` training jets."""
     step_models, optimizers = engine.distributed(task.models, task.optimizers, "none")
     engine.broadcast_state(task.models, optimizers)

@@ -18,6 +18,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,6 +26,9 @@ import pandas as pd
 
 from evaluation.jet_metrics import efps, jet_mass, jet_metrics
 from events.jetnet import JET_FEATURES
+
+if TYPE_CHECKING:  # the task imports this module for its report
+    from mpgan.task import MPGANTask
 
 log = logging.getLogger("mpgan.report")
 
@@ -66,7 +70,9 @@ def plot_distributions(real: np.ndarray, gen: np.ndarray, path: Path) -> None:
     plt.close(fig)
 
 
-def region_report(task, out: Path, feature: str | None = None, seed: int = 0) -> pd.DataFrame:
+def region_report(
+    task: MPGANTask, out: Path, feature: str | None = None, seed: int = 0
+) -> pd.DataFrame:
     """The per-region report of a conditional task (see module docstring) into ``out``;
     ``feature`` (default: the first conditioning feature) splits the held-out jets."""
     feature = feature or task.models["generator"].cfg.labels[0]

@@ -29,9 +29,6 @@ from mpgan.labels import label_columns
 from mpgan.model import N_PARTICLES, MPDiscriminator, MPGANConfig, MPGenerator
 from mpgan.report import plot_distributions, region_report
 
-# The loop's phase factory (distributed.task.Phase), typed here without importing the loop.
-Phase = Callable[[str], AbstractContextManager]
-
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path("data/jets/g.hdf5")

@@ -11,7 +11,7 @@
  *
  * Types: float32 (`_f32`) and bfloat16 (`_bf16`, raw uint16; computed in float32 and rounded to
  * nearest even). Parallel over `threads` OpenMP threads (the runtime torch already loaded).
- * Built and loaded by gnn/cpu_kernels.py.
+ * Built and loaded by gnn/leaky_dropout.py.
  */
 #include <stdint.h>
 #include <string.h>
