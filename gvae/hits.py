@@ -202,26 +202,39 @@ class HitDataset(Dataset):
     """Events for :class:`HitBatcher`: every event's graph (features and kNN edges,
     :class:`EventGraph`) built once, when the dataset is made, in batched kNN calls, so that a
     batch is only collated; with ``cfg.cache`` off, the hit arrays [n_i, 4], whose graphs the
-    batcher builds for every batch. Loader worker processes receive the built graphs.
+    batcher builds for every batch.
+
+    The graphs are kept packed: x [ΣN, 6], hits [ΣN, 4] and edges [2, ΣE] of all events, and
+    each event's node and edge offsets; an event is a view of its rows. Loader worker processes
+    receive the three tensors (one shared-memory handle each; a tensor per event would exceed
+    the 256 handles a forkserver worker can be started with).
     """
 
     def __init__(self, hits: list[np.ndarray], cfg: HitGraphConfig, chunk: int = 256) -> None:
         self.hits = [h for h in hits if len(h) >= 2]
         self.cfg = cfg
-        self.graphs: list[EventGraph] = []
         if cfg.cache:
+            graphs: list[EventGraph] = []
             for start in range(0, len(self.hits), chunk):
-                self.graphs += event_graphs(self.hits[start : start + chunk], cfg)
+                graphs += event_graphs(self.hits[start : start + chunk], cfg)
+            xs, hit_rows, edges = zip(*graphs, strict=True)
+            self.x, self.hit_rows = torch.cat(xs), torch.cat(hit_rows)
+            self.edges = torch.cat(edges, dim=1)
+            self.node_ptr = np.cumsum([0] + [len(x) for x in xs])
+            self.edge_ptr = np.cumsum([0] + [e.size(1) for e in edges])
 
     def __len__(self) -> int:
         return len(self.hits)
 
     def __getitem__(self, index: int) -> EventGraph | np.ndarray:
-        return self.graphs[index] if self.cfg.cache else self.hits[index]
+        if not self.cfg.cache:
+            return self.hits[index]
+        nodes = slice(self.node_ptr[index], self.node_ptr[index + 1])
+        edges = self.edges[:, self.edge_ptr[index] : self.edge_ptr[index + 1]]
+        return EventGraph(self.x[nodes], self.hit_rows[nodes], edges)
 
     def __getitems__(self, indices: list[int]) -> list[EventGraph] | list[np.ndarray]:
-        items = self.graphs if self.cfg.cache else self.hits
-        return [items[i] for i in indices]
+        return [self[i] for i in indices]
 
 
 def event_graphs(events: list[np.ndarray], cfg: HitGraphConfig) -> list[EventGraph]:

@@ -60,9 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         epilog="Arguments after -- go to distributed.train (e.g. -- --eval-events 100).",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--data", type=Path, default=Path("data/calorimeter/top.h5"))
+    parser.add_argument(
+        "--data", type=Path, default=Path("data/calorimeter/top.h5"), help="CMS E2E events"
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="events per step")
-    parser.add_argument("--loader-workers", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--loader-workers", type=int, nargs="+", default=[0], help="one run per value"
+    )
     parser.add_argument("--steps", type=int, default=300, help="steps per run")
     parser.add_argument("--warmup", type=int, default=10, help="steps discarded per run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")

@@ -345,8 +345,15 @@ def main(argv: list[str] | None = None) -> int:
         epilog="Arguments after -- go to distributed.train (e.g. -- --data FILE).",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--model", choices=["gvae", "mpgan"], required=True)
-    parser.add_argument("--mode", choices=["weak", "strong"], default="weak")
+    parser.add_argument(
+        "--model", choices=["gvae", "mpgan"], required=True, help="the model trained in every run"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["weak", "strong"],
+        default="weak",
+        help="weak: fixed batch per rank; strong: fixed global batch split over the ranks",
+    )
     parser.add_argument("--np", type=int, nargs="+", default=[1, 2, 4], help="world sizes")
     parser.add_argument("--steps", type=int, default=100, help="steps per run")
     parser.add_argument("--warmup", type=int, default=10, help="first steps not timed")
@@ -354,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-size", type=int, default=32, help="per rank (weak) or global (strong)"
     )
     parser.add_argument("--repeats", type=int, default=1, help="runs per world size")
-    parser.add_argument("--launcher", choices=LAUNCHERS, default="horovodrun")
+    parser.add_argument(
+        "--launcher", choices=LAUNCHERS, default="horovodrun", help="starts each run's ranks"
+    )
     parser.add_argument(
         "--bound",
         action=argparse.BooleanOptionalAction,
@@ -362,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
         help="also run each np > 1 as np independent processes on this host (the machine's own "
         "bound)",
     )
-    parser.add_argument("--threads-per-rank", type=int, default=1)
+    parser.add_argument(
+        "--threads-per-rank", type=int, default=1, help="torch threads of each rank"
+    )
     parser.add_argument("--out", type=Path, default=Path("scaling_reports"), help="parent folder")
     parser.add_argument("--name", help="study folder name (default <date>-<host>-<model>-<mode>)")
     parser.add_argument("train_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)

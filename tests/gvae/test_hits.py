@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 from torch_geometric.data import Batch, Data
 
 from gvae.hits import (
@@ -73,7 +74,10 @@ def test_cached_graphs_collate_to_the_built_batch(calorimeter_file):
     hits, _ = load_event_hits(calorimeter_file)
     cfg = HitGraphConfig()
     dataset = HitDataset(hits, cfg, chunk=7)  # built in chunks of 7 events
-    assert len(dataset.graphs) == len(dataset) and dataset[2] is dataset.graphs[2]
+    single = hit_batch([dataset.hits[2]], cfg)
+    assert torch.equal(dataset[2].x, single.x) and torch.equal(dataset[2].hits, single.hits)
+    edges = {tuple(e) for e in dataset[2].edge_index.t().tolist()}
+    assert edges == {tuple(e) for e in single.edge_index.t().tolist()}
     picked = dataset.__getitems__([5, 2, 7])
     cached = HitBatcher(cfg)(picked)
     built = hit_batch([dataset.hits[i] for i in (5, 2, 7)], cfg)
@@ -84,6 +88,25 @@ def test_cached_graphs_collate_to_the_built_batch(calorimeter_file):
     pyg = Batch.from_data_list([Data(x=x, hits=h, edge_index=e.long()) for x, h, e in picked])
     for key in ("x", "hits", "edge_index", "batch", "ptr"):
         assert torch.equal(cached[key], pyg[key]), key
+
+
+def test_loader_worker_receives_the_cached_graphs(calorimeter_file):
+    """The trainer's loader (``--loader-workers 1``: a forkserver worker) starts with the cache
+    of 288 events and yields the batches the training process would collate itself. With a
+    shared-memory handle per event the worker could not start (Python sends at most 256)."""
+    hits, _ = load_event_hits(calorimeter_file)
+    cfg = HitGraphConfig()
+    dataset = HitDataset(hits * 6, cfg)
+    loader = DataLoader(
+        dataset, batch_size=32, collate_fn=HitBatcher(cfg), num_workers=1,
+        multiprocessing_context="forkserver",
+    )  # fmt: skip
+    batches = list(loader)
+    assert len(batches) == 9
+    for i, batch in enumerate(batches):
+        expected = HitBatcher(cfg)(dataset.__getitems__(list(range(32 * i, 32 * i + 32))))
+        for key in ("x", "hits", "edge_index", "batch"):
+            assert torch.equal(batch[key], expected[key]), key
 
 
 def test_batched_edges_equal_per_event_edges(calorimeter_images):
