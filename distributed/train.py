@@ -279,9 +279,11 @@ def exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, exit_on_sigterm)
-    args = build_parser().parse_args(argv)
+    # Only for this call: a caller's forked processes (multiprocessing.Pool) must still die on
+    # the SIGTERM that Pool.terminate() sends them.
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
     try:
+        args = build_parser().parse_args(argv)
         if args.config is not None:  # file values become defaults; explicit flags still win
             sub = build_parser().model_parsers[args.model]
             actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config")}
@@ -290,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"distributed.train: error: {err}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

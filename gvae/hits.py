@@ -207,13 +207,13 @@ class HitDataset(Dataset):
     The graphs are kept packed: x [ΣN, 6], hits [ΣN, 4] and edges [2, ΣE] of all events, and
     each event's node and edge offsets; an event is a view of its rows. Loader worker processes
     receive the three tensors (one shared-memory handle each; a tensor per event would exceed
-    the 256 handles a forkserver worker can be started with).
+    the 251 handles a forkserver worker can be started with).
     """
 
     def __init__(self, hits: list[np.ndarray], cfg: HitGraphConfig, chunk: int = 256) -> None:
         self.hits = [h for h in hits if len(h) >= 2]
         self.cfg = cfg
-        if cfg.cache:
+        if cfg.cache and self.hits:
             graphs: list[EventGraph] = []
             for start in range(0, len(self.hits), chunk):
                 graphs += event_graphs(self.hits[start : start + chunk], cfg)
@@ -229,6 +229,7 @@ class HitDataset(Dataset):
     def __getitem__(self, index: int) -> EventGraph | np.ndarray:
         if not self.cfg.cache:
             return self.hits[index]
+        index = range(len(self))[index]  # negative indices count from the end; IndexError
         nodes = slice(self.node_ptr[index], self.node_ptr[index + 1])
         edges = self.edges[:, self.edge_ptr[index] : self.edge_ptr[index + 1]]
         return EventGraph(self.x[nodes], self.hit_rows[nodes], edges)

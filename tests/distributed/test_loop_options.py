@@ -3,6 +3,7 @@ the best-model selection on resume."""
 
 from __future__ import annotations
 
+import signal
 from types import SimpleNamespace
 
 import pytest
@@ -82,11 +83,15 @@ def test_config_file_errors(tmp_path):
     ],
 )
 def test_config_file_values_are_checked_like_flags(tmp_path, capsys, line, message):
-    """A bad value in a config file is one line on stderr and exit 2, before anything runs."""
+    """A bad value in a config file is one line on stderr and exit 2, before anything runs; the
+    caller's SIGTERM handler is back afterwards (a forked pool of the caller's must still die on
+    Pool.terminate()'s SIGTERM: with train's handler left behind, jetnet's EFP pool hung)."""
     path = tmp_path / "run.toml"
     path.write_text(line + "\n")
     out = tmp_path / "run"
+    before = signal.getsignal(signal.SIGTERM)
     assert main(["gvae", "--config", str(path), "--out", str(out)]) == 2
+    assert signal.getsignal(signal.SIGTERM) is before
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not out.exists()

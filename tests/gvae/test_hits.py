@@ -75,6 +75,9 @@ def test_cached_graphs_collate_to_the_built_batch(calorimeter_file):
     cfg = HitGraphConfig()
     dataset = HitDataset(hits, cfg, chunk=7)  # built in chunks of 7 events
     single = hit_batch([dataset.hits[2]], cfg)
+    assert torch.equal(dataset[-1].x, dataset[len(dataset) - 1].x)
+    with pytest.raises(IndexError):
+        dataset[len(dataset)]
     assert torch.equal(dataset[2].x, single.x) and torch.equal(dataset[2].hits, single.hits)
     edges = {tuple(e) for e in dataset[2].edge_index.t().tolist()}
     assert edges == {tuple(e) for e in single.edge_index.t().tolist()}
@@ -93,10 +96,11 @@ def test_cached_graphs_collate_to_the_built_batch(calorimeter_file):
 def test_loader_worker_receives_the_cached_graphs(calorimeter_file):
     """The trainer's loader (``--loader-workers 1``: a forkserver worker) starts with the cache
     of 288 events and yields the batches the training process would collate itself. With a
-    shared-memory handle per event the worker could not start (Python sends at most 256)."""
+    shared-memory handle per event the worker could not start (Python sends at most 251)."""
     hits, _ = load_event_hits(calorimeter_file)
     cfg = HitGraphConfig()
     dataset = HitDataset(hits * 6, cfg)
+    assert len(dataset) == 288
     loader = DataLoader(
         dataset, batch_size=32, collate_fn=HitBatcher(cfg), num_workers=1,
         multiprocessing_context="forkserver",
