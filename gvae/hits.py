@@ -214,14 +214,15 @@ class HitDataset(Dataset):
         self.hits = [h for h in hits if len(h) >= 2]
         self.cfg = cfg
         if cfg.cache and self.hits:
-            graphs: list[EventGraph] = []
-            for start in range(0, len(self.hits), chunk):
-                graphs += event_graphs(self.hits[start : start + chunk], cfg)
-            xs, hit_rows, edges = zip(*graphs, strict=True)
+            parts = [
+                packed_graphs(self.hits[i : i + chunk], cfg)
+                for i in range(0, len(self.hits), chunk)
+            ]
+            xs, hit_rows, edges, nodes, edge_counts = zip(*parts, strict=True)
             self.x, self.hit_rows = torch.cat(xs), torch.cat(hit_rows)
             self.edges = torch.cat(edges, dim=1)
-            self.node_ptr = np.cumsum([0] + [len(x) for x in xs])
-            self.edge_ptr = np.cumsum([0] + [e.size(1) for e in edges])
+            self.node_ptr = np.concatenate([[0], np.cumsum(torch.cat(nodes).numpy())])
+            self.edge_ptr = np.concatenate([[0], np.cumsum(torch.cat(edge_counts).numpy())])
 
     def __len__(self) -> int:
         return len(self.hits)
@@ -238,13 +239,15 @@ class HitDataset(Dataset):
         return [self[i] for i in indices]
 
 
-def event_graphs(events: list[np.ndarray], cfg: HitGraphConfig) -> list[EventGraph]:
-    """Each event's graph, from one batched :func:`hit_batch` call (edges as int32)."""
+def packed_graphs(
+    events: list[np.ndarray], cfg: HitGraphConfig
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The events' graphs from one batched :func:`hit_batch` call, packed: x [ΣN, 6], hits
+    [ΣN, 4], edges [2, ΣE] (int32, each event's local node indices, grouped by event in order),
+    and the nodes [B] and edges [B] of each event."""
     batch = hit_batch(events, cfg)
     graph_of_edge = batch.batch[batch.edge_index[1]]  # edges never cross events
-    graphs = []
-    for position in range(len(events)):
-        nodes = slice(batch.ptr[position], batch.ptr[position + 1])
-        edges = batch.edge_index[:, graph_of_edge == position] - batch.ptr[position]
-        graphs.append(EventGraph(batch.x[nodes], batch.hits[nodes], edges.int()))
-    return graphs
+    order = torch.argsort(graph_of_edge, stable=True)
+    edges = (batch.edge_index - batch.ptr[graph_of_edge])[:, order].int()
+    edge_counts = torch.bincount(graph_of_edge, minlength=len(events))
+    return batch.x, batch.hits, edges, batch.ptr.diff(), edge_counts
