@@ -91,13 +91,21 @@ def read_config_file(path: Path, actions: Mapping[str, argparse.Action]) -> dict
     for key, value in raw.items():
         flat.update(value if isinstance(value, dict) else {key: value})
     options = {key.replace("-", "_"): value for key, value in flat.items()}
+    return check_options(str(path), options, actions)
+
+
+def check_options(
+    origin: str, options: Mapping[str, Any], actions: Mapping[str, argparse.Action]
+) -> dict[str, Any]:
+    """``options`` (dest → value) each parsed as its flag would be; ``ValueError`` naming
+    ``origin`` (a file, a preset) on an unknown option or a value its flag rejects."""
     unknown = sorted(set(options) - set(actions))
     if unknown:
-        raise ValueError(f"{path}: unknown option(s) {', '.join(unknown)}")
-    return {key: _checked(path, actions[key], value) for key, value in options.items()}
+        raise ValueError(f"{origin}: unknown option(s) {', '.join(unknown)}")
+    return {key: _checked(origin, actions[key], value) for key, value in options.items()}
 
 
-def _checked(path: Path, action: argparse.Action, value: Any) -> Any:
+def _checked(path: str, action: argparse.Action, value: Any) -> Any:
     """``value`` as its flag would parse it, or ``ValueError`` saying what the flag accepts."""
     name = action.option_strings[0].lstrip("-")
     if (

@@ -49,6 +49,7 @@ from distributed.task import PhaseStep, Task
 log = logging.getLogger(__name__)
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+LR_RULES = ("none", "linear", "sqrt")
 PROGRESS_METRICS = ("total", "loss_d", "loss_g")  # shown next to the progress bar
 
 
@@ -58,11 +59,26 @@ class TrainConfig:
 
     epochs: int = field(default=1, metadata={"help": "passes over the training set"})
     steps: int = field(default=0, metadata={"help": "stop after this many steps (0 = no limit)"})
-    batch_size: int = field(default=32, metadata={"help": "graphs (jets, events) per worker"})
+    global_batch_size: int = field(
+        default=32,
+        metadata={
+            "help": "graphs (jets, events) per optimizer step over all ranks, split evenly "
+            "(strong scaling: N ranks make the updates of one process); must divide by the ranks"
+        },
+    )
+    batch_size: int = field(
+        default=0,
+        metadata={
+            "help": "graphs per rank instead (weak scaling: the global batch grows with the "
+            "ranks, the steps per epoch shrink; see --scale-lr); 0 = --global-batch-size / ranks"
+        },
+    )
     amp: str = field(
         default="auto",
         metadata={
-            "help": "mixed precision: auto = fp16 on CUDA, off on CPU; bf16 runs on CPUs too",
+            "help": "mixed precision: auto = the model's where the device runs it natively "
+            "(GVAE: fp16 on CUDA; MPGAN: bf16 on CUDA and on CPUs with AVX512-BF16/AMX), else "
+            "off; bf16 runs on every CPU, emulated (slowly) without those",
             "choices": ["auto", "off", "bf16", "fp16"],
         },
     )
@@ -75,13 +91,19 @@ class TrainConfig:
         },
     )
     clip_grad: float = field(default=0.0, metadata={"help": "gradient norm clip (0 = off)"})
-    scale_lr: bool = field(
-        default=False, metadata={"help": "multiply learning rates by the number of ranks"}
+    scale_lr: str = field(
+        default="none",
+        metadata={
+            "help": "learning-rate rule for a global batch k times one process's (weak scaling, "
+            "k = ranks): linear = ×k (Goyal et al. 2017, SGD), sqrt = ×√k (Malladi et al. "
+            "2022, Adam/RMSprop); with --global-batch-size k = 1",
+            "choices": list(LR_RULES),
+        },
     )
     warmup_steps: int = field(
         default=0,
         metadata={
-            "help": "ramp the lr linearly over these steps: from lr to ranks·lr with "
+            "help": "ramp the lr linearly over these steps: from lr to the scaled lr with "
             "--scale-lr, from 0 to lr otherwise"
         },
     )
@@ -102,12 +124,12 @@ class TrainConfig:
     evaluate: bool = field(
         default=True, metadata={"help": "evaluate and write the model's report at the end"}
     )
-    eval_every: int = field(
-        default=0,
+    eval_every: str = field(
+        default="0",
         metadata={
-            "help": "also evaluate every this many steps, keeping the best model as best.pt "
-            "by the task's selection metric (MPGAN: --selection-metric, GVAE: median EMD; "
-            "0 = at the end only)"
+            "help": "also evaluate every N steps (500) or N epochs (5ep), keeping the best "
+            "model as best.pt by the task's selection metric (MPGAN: --selection-metric, GVAE: "
+            "median EMD; 0 = at the end only)"
         },
     )
     max_nonfinite: int = field(
@@ -131,44 +153,147 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.steps < 0 or self.batch_size < 1 or self.log_every < 1:
-            raise ValueError("need epochs >= 1, steps >= 0, batch_size >= 1, log_every >= 1")
-        if self.eval_every < 0:
-            raise ValueError(f"--eval-every must be >= 0, got {self.eval_every}")
+        if self.epochs < 1 or self.steps < 0 or self.log_every < 1:
+            raise ValueError("need --epochs >= 1, --steps >= 0, --log-every >= 1")
+        if self.batch_size < 0 or (self.batch_size == 0 and self.global_batch_size < 1):
+            raise ValueError(
+                "need --global-batch-size >= 1 (or a per-rank --batch-size >= 1), got "
+                f"{self.global_batch_size} and {self.batch_size}"
+            )
+        cadence(self.eval_every)  # ValueError if malformed
         if self.warmup_steps < 0 or self.checkpoint_every < 0 or self.commit_every < 1:
             raise ValueError(
                 "need --warmup-steps >= 0, --checkpoint-every >= 0, --commit-every >= 1"
             )
 
 
-def amp_dtype(amp: str, device: str) -> torch.dtype | None:
-    """The autocast dtype for ``--amp`` on ``device`` (None = full precision)."""
+def cadence(text: str) -> tuple[int, str]:
+    """``"500"`` → (500, "steps"), ``"5ep"`` (or ``5epochs``) → (5, "epochs"); N = 0: never.
+
+    Raises:
+        ValueError: not a non-negative integer with an optional ``ep``/``epochs`` suffix.
+    """
+    text = str(text).strip().lower()
+    number, unit = text, "steps"
+    for suffix in ("epochs", "epoch", "ep"):
+        if text.endswith(suffix):
+            number, unit = text[: -len(suffix)].strip(), "epochs"
+            break
+    if not number.isdigit():
+        raise ValueError(f"--eval-every {text!r}: expected N (steps) or Nep (epochs), e.g. 5ep")
+    return int(number), unit
+
+
+def amp_dtype(amp: str, device: str, auto: torch.dtype | None = None) -> torch.dtype | None:
+    """The autocast dtype for ``--amp`` on ``device`` (None = full precision); ``auto`` is what
+    ``--amp auto`` means there (the task's :meth:`~distributed.task.Task.autocast_dtype`).
+
+    Raises:
+        ValueError: fp16 without CUDA.
+    """
     if amp == "auto":
-        amp = "fp16" if device.startswith("cuda") else "off"
+        return auto
     if amp == "fp16" and not device.startswith("cuda"):
         raise ValueError("--amp fp16 needs CUDA; use --amp bf16 on CPU")
     return AMP_DTYPES.get(amp)
 
 
+def batch_per_rank(cfg: TrainConfig, ranks: int, strict: bool = True) -> int:
+    """Graphs per rank per step: ``--batch-size``, or ``--global-batch-size`` split evenly over
+    ``ranks`` (not ``strict``, after an elastic reset to a world it does not divide: rounded
+    down, at least 1, with a warning).
+
+    Raises:
+        ValueError: ``strict`` and the global batch does not divide by ``ranks``.
+    """
+    if cfg.batch_size:
+        return cfg.batch_size
+    per_rank, rest = divmod(cfg.global_batch_size, ranks)
+    if rest and strict:
+        raise ValueError(
+            f"--global-batch-size {cfg.global_batch_size} does not divide by {ranks} ranks: "
+            "choose a multiple of the ranks, or a per-rank --batch-size"
+        )
+    if rest:
+        log.warning(
+            "--global-batch-size %d on %d ranks: %d per rank, a global batch of %d",
+            cfg.global_batch_size,
+            ranks,
+            max(per_rank, 1),
+            max(per_rank, 1) * ranks,
+        )
+    return max(per_rank, 1)
+
+
+def batch_ratio(cfg: TrainConfig, ranks: int) -> int:
+    """k = the global batch over one process's with the same options: ``ranks`` for a per-rank
+    ``--batch-size`` (weak scaling), 1 for ``--global-batch-size`` (strong scaling)."""
+    return ranks if cfg.batch_size else 1
+
+
+def log_scaling(
+    cfg: TrainConfig, ranks: int, sampler: ShardedSampler, base_lrs: Mapping[str, list[float]]
+) -> None:
+    """Log the global batch, the learning rates after scaling and warm-up, the optimizer steps
+    per epoch, and, in one warning line, how the run's optimisation differs from one process's."""
+    k = batch_ratio(cfg, ranks)
+    scale = lr_scale(cfg.scale_lr, k)
+    lrs = ", ".join(f"{name} {lr[0] * scale:.3g}" for name, lr in base_lrs.items())
+    warmup = (
+        f" after a {cfg.warmup_steps}-step warm-up from {'1×' if scale != 1 else '0'}"
+        if cfg.warmup_steps
+        else ""
+    )
+    log.info(
+        "global batch %d = %d per rank × %d rank(s); %d optimizer steps per epoch; "
+        "learning rates %s (×%.3g, --scale-lr %s)%s",
+        sampler.global_batch,
+        sampler.batch_size,
+        ranks,
+        sampler.steps_per_epoch(),
+        lrs,
+        scale,
+        cfg.scale_lr,
+        warmup,
+    )
+    if k == 1 and cfg.scale_lr != "none" and ranks > 1:
+        log.info("--scale-lr %s has nothing to scale: the global batch is fixed", cfg.scale_lr)
+    if k > 1:
+        log.warning(
+            "weak scaling: a global batch %d× one process's, so %d× fewer optimizer steps per "
+            "epoch at %s× the learning rate%s; --global-batch-size %d keeps one process's updates",
+            k,
+            k,
+            f"{scale:.3g}",
+            " (expect a worse model for the same epochs)" if cfg.scale_lr == "none" else "",
+            cfg.batch_size,
+        )
+
+
+def lr_scale(rule: str, k: float) -> float:
+    """The learning-rate multiplier of ``rule`` (:data:`LR_RULES`) for a global batch ``k``
+    times the reference one: 1 (none), k (linear: Goyal et al. 2017, arXiv:1706.02677) or √k
+    (sqrt: Malladi et al. 2022, arXiv:2205.10287, for adaptive optimizers)."""
+    return {"none": 1.0, "linear": k, "sqrt": math.sqrt(k)}[rule]
+
+
 def lr_factor(
     step: int,
-    ranks: int,
-    scale_lr: bool,
+    target: float,
     warmup_steps: int,
     decay: str = "constant",
     progress: float = 0.0,
     warmup_end: float = 0.0,
 ) -> float:
-    """Learning-rate multiplier at ``step`` (0-based): ``ranks`` with ``scale_lr`` (the linear
-    scaling rule of Goyal et al.), reached linearly over ``warmup_steps`` — from 1 with scaling,
-    from 0 without — then constant, or with ``decay="cosine"`` multiplied by ½(1 + cos(π·t)),
-    t running from 0 at the end of the warm-up to 1 at the end of the schedule. ``progress`` is
+    """Learning-rate multiplier at ``step`` (0-based): ``target`` (:func:`lr_scale`), reached
+    linearly over ``warmup_steps`` — from 1 when scaled (Goyal et al.'s gradual warm-up), from 0
+    otherwise — then constant, or with ``decay="cosine"`` multiplied by ½(1 + cos(π·t)), t
+    running from 0 at the end of the warm-up to 1 at the end of the schedule. ``progress`` is
     the fraction of the schedule (``--epochs``) done before this step and ``warmup_end`` the
     fraction at which the warm-up ends; both count data, not steps, so that the schedule stays
     the same when the number of ranks changes."""
-    target = float(ranks) if scale_lr else 1.0
     if step < warmup_steps:
-        start = 1.0 if scale_lr else 0.0
+        start = 1.0 if target != 1.0 else 0.0
         return start + (target - start) * (step + 1) / warmup_steps
     if decay == "constant" or warmup_end >= 1.0:
         return target
@@ -322,47 +447,51 @@ def train(
     position in the data) and append to the run's files. Returns the final evaluation metrics
     (rank 0; other ranks get {})."""
     device = torch.device(info.device)
-    dtype = amp_dtype(cfg.amp, info.device)
+    dtype = amp_dtype(cfg.amp, info.device, task.autocast_dtype(info.device))
     step_models, optimizers = engine.distributed(task.models, task.optimizers, cfg.compression)
     base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optimizers.items()}
     updater = Updater(task.models, step_models, optimizers, engine, dtype, cfg.clip_grad)
     scalers = updater.scalers
-    sampler = ShardedSampler(len(task.train_set), cfg.batch_size, engine.rank, engine.size, seed)
+    sampler = ShardedSampler(
+        len(task.train_set), batch_per_rank(cfg, engine.size), engine.rank, engine.size, seed
+    )
     if sampler.steps_per_epoch() == 0:
         raise ValueError(
-            f"{len(task.train_set)} training items are fewer than one batch of "
-            f"{cfg.batch_size} per rank on {engine.size} rank(s)"
+            f"{len(task.train_set)} training items are fewer than one global batch of "
+            f"{sampler.global_batch} ({sampler.batch_size} per rank on {engine.size} rank(s))"
         )
     position = Position()
     if resume:
         position = load_checkpoint(
             out / "checkpoint.pt", task.models, optimizers, scalers, engine.rank, engine.size, seed
         )
-    loader = DataLoader(
-        task.train_set,
-        batch_size=cfg.batch_size,
-        sampler=sampler,
-        collate_fn=task.collate,
-        num_workers=cfg.loader_workers,
-        drop_last=True,
-        persistent_workers=cfg.loader_workers > 0,
-        multiprocessing_context="forkserver" if cfg.loader_workers else None,
-        generator=torch.Generator().manual_seed(seed + engine.rank),  # not the global stream
-    )
+
+    def data_loader() -> DataLoader:
+        """This rank's batches (again after an elastic reset changed the batch per rank)."""
+        return DataLoader(
+            task.train_set,
+            batch_size=sampler.batch_size,
+            sampler=sampler,
+            collate_fn=task.collate,
+            num_workers=cfg.loader_workers,
+            drop_last=True,
+            persistent_workers=cfg.loader_workers > 0,
+            multiprocessing_context="forkserver" if cfg.loader_workers else None,
+            generator=torch.Generator().manual_seed(seed + engine.rank),  # not the global stream
+        )
+
     step_limit = cfg.steps or math.inf
     log.info(
-        "%s%s: %d epoch(s) × %d steps of %d per rank on %d rank(s) (%s); amp %s; %d loader "
-        "worker(s)",
+        "%s%s: %d epoch(s) on %d rank(s) (%s); amp %s; %d loader worker(s)",
         f"{cfg.steps} step(s)" if cfg.steps else "training",
         f", resuming after step {position.step}" if resume else "",
         cfg.epochs,
-        sampler.steps_per_epoch(),
-        cfg.batch_size,
         engine.size,
         engine.name,
         dtype,
         cfg.loader_workers,
     )
+    log_scaling(cfg, engine.size, sampler, base_lrs)
 
     records: dict[str, Any] = {"log": None, "best": None}
 
@@ -383,6 +512,14 @@ def train(
                 out / "checkpoint.pt", task.models, optimizers, scalers, rngs, at, extra
             )
 
+    n_every, every = cadence(cfg.eval_every)
+
+    def evaluate(at: Position) -> None:
+        """Rank 0 evaluates the checkpoint just written; the others wait in the next
+        collective."""
+        if records["best"]:
+            records["best"].evaluate(at.step, at.epoch)
+
     sums: dict[str, float] = defaultdict(float)  # step metrics since the last logging step
     bar = tqdm(unit="step", disable=engine.rank != 0, dynamic_ncols=True)
 
@@ -398,8 +535,7 @@ def train(
         usable = sampler.steps_per_epoch() * sampler.global_batch
         factor = lr_factor(
             position.step,
-            engine.size,
-            cfg.scale_lr,
+            lr_scale(cfg.scale_lr, batch_ratio(cfg, engine.size)),
             cfg.warmup_steps,
             cfg.lr_decay,
             (position.epoch + position.consumed / usable) / cfg.epochs,
@@ -447,10 +583,10 @@ def train(
         # Checkpoints, evaluations, elastic commits at their cadences.
         if cfg.checkpoint_every and position.step % cfg.checkpoint_every == 0:
             checkpoint(position)
-        if cfg.eval_every and position.step % cfg.eval_every == 0 and position.step < last_step:
-            checkpoint(position)  # (the last evaluation follows the loop)
-            if records["best"]:  # rank 0 evaluates; the others wait in the next collective
-                records["best"].evaluate(position.step, position.epoch)
+        if every == "steps" and n_every and position.step < last_step:  # (the last one: after)
+            if position.step % n_every == 0:
+                checkpoint(position)
+                evaluate(position)
         if cfg.elastic and position.step % cfg.commit_every == 0:
             state.position = position
             state.scalers = {k: s.state_dict() for k, s in scalers.items()}
@@ -462,6 +598,8 @@ def train(
         position: Position = state.position
         open_records(position)
         sampler.rank, sampler.size = engine.rank, engine.size
+        sampler.batch_size = batch_per_rank(cfg, engine.size, strict=False)
+        loader = data_loader()
         last_step = min(step_limit, sampler.steps_per_epoch() * cfg.epochs)  # on this world
         bar.reset(total=last_step)
         bar.update(position.step)
@@ -479,9 +617,13 @@ def train(
             with stream as batches:
                 for _ in range(steps):
                     position = one_step(batches, position, last_step, state)
-            if position.consumed + sampler.global_batch > sampler.length:  # the epoch is done
+            epoch_done = position.consumed + sampler.global_batch > sampler.length
+            if epoch_done:
                 position = Position(position.step, position.epoch + 1, 0)
             checkpoint(position)
+            if epoch_done and every == "epochs" and n_every and position.step < last_step:
+                if position.epoch % n_every == 0:
+                    evaluate(position)
         state.position = position
 
     def on_reset(state: Any) -> None:

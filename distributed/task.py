@@ -55,6 +55,9 @@ class Task(Protocol):
     def step(self, batch: Any, phase: Phase) -> dict[str, float]:
         """One training step; returns scalar metrics (averaged over ranks by the loop)."""
 
+    def autocast_dtype(self, device: str) -> torch.dtype | None:
+        """The mixed precision ``--amp auto`` uses on ``device`` (None: full precision)."""
+
     def evaluate(self) -> dict[str, float]:
         """Held-out metrics (rank 0)."""
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from scipy.linalg import sqrtm
 
+from evaluation.jet_metrics import physical_jets
 from evaluation.particlenet import ParticleNet
 
 _JETNET = Path(importlib.util.find_spec("jetnet").submodule_search_locations[0])
@@ -40,10 +41,9 @@ def gaussian_frechet_distance(
 
 
 def fpnd_inputs(jets: np.ndarray) -> torch.Tensor:
-    """JetNet-unit jets [N, 30, 3 or 4 (with mask)] → ParticleNet inputs [N, 30, 3]."""
-    x = np.array(jets[..., :3], dtype=np.float32)
-    if jets.shape[-1] > 3:
-        x[jets[..., 3] <= 0] = 0.0
+    """JetNet-unit jets [N, 30, 3 or 4 (with mask)] → ParticleNet inputs [N, 30, 3] (masked
+    particles and pT < 0 zeroed first: :func:`evaluation.jet_metrics.physical_jets`)."""
+    x = np.ascontiguousarray(physical_jets(jets)[..., :3])
     x /= JETNET_MAXIMA
     x[..., 2] -= 0.5
     return torch.from_numpy(x)

@@ -21,9 +21,10 @@ Every number here is jetnet's (``jetnet.evaluation``, the implementation behind 
 What jetnet lacks and this module adds: reproducibility — jetnet draws the W1 and COV/MMD
 batches from an unseeded module-level generator; :func:`seeded_jetnet` replaces it for the
 duration of a call. (What it also lacks, the real-vs-real baseline — the same metrics between
-two halves of the real jets — is computed by the callers, which keep it across evaluations.)
-Generated pT < 0 (a tanh output) is clipped to 0 for COV/MMD only: energyflow's EMD rejects
-negative weights.
+two samples of real jets — is computed by the callers, which keep it across evaluations.)
+Every metric sees jets through :func:`physical_jets`: masked particles zeroed (a file may hold
+anything in masked slots; jetnet's own loaders zero them) and pT < 0 (a tanh output of the
+MPGAN generator) set to 0, as the published MPGAN trainer does before every metric.
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ def seeded_jetnet(seed: int) -> Iterator[None]:
         gen_metrics.rng = saved
 
 
+def physical_jets(jets: np.ndarray) -> np.ndarray:
+    """A copy of jets [N, P, 3 or 4] as the metrics must see them: with a mask (4th feature > 0
+    = real), the masked particles' features zeroed; pT (feature 2) < 0 set to 0."""
+    jets = np.array(jets, dtype=np.float32)
+    if jets.shape[-1] > 3:
+        jets[jets[..., 3] <= 0] = 0.0
+    np.clip(jets[..., 2], 0.0, None, out=jets[..., 2])
+    return jets
+
+
 def jet_mass(jets: np.ndarray) -> np.ndarray:
     """Relative jet mass m/pT_jet [N] of massless particles; jets [N, P, 3 or 4 (mask)]."""
     weight = jets[..., 3] if jets.shape[-1] > 3 else 1.0
@@ -86,16 +97,16 @@ def _mean_and_error(means: np.ndarray, stds: np.ndarray) -> tuple[float, float]:
 
 
 def jet_metrics(real: np.ndarray, gen: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """jetnet's metrics of ``gen`` against ``real`` (both [N, 30, 4], physical units).
+    """jetnet's metrics of ``gen`` against ``real`` (both [N, 30, 4], physical units, seen
+    through :func:`physical_jets`).
 
     Returns ``w1m``, ``w1p``, ``w1efp``, ``fpd``, ``kpd`` and their ``*_err``, ``cov`` and ``mmd``.
     The same ``seed`` gives the same numbers: each W1 and COV/MMD call draws its batches from
     ``np.random.default_rng(seed)``, FPD and KPD take it as jetnet's ``seed``.
     """
     gen_metrics = _jetnet()
+    real, gen = physical_jets(real), physical_jets(gen)
     real3, gen3 = real[..., :3], gen[..., :3]  # a 4th feature would be read as particle mass
-    gen_pt_clipped = gen3.copy()
-    gen_pt_clipped[..., 2] = np.clip(gen_pt_clipped[..., 2], 0.0, None)
     out: dict[str, float] = {}
     with seeded_jetnet(seed):
         out["w1m"], out["w1m_err"] = map(float, gen_metrics.w1m(real3, gen3))
@@ -106,7 +117,7 @@ def jet_metrics(real: np.ndarray, gen: np.ndarray, seed: int = 0) -> dict[str, f
         w1efp = gen_metrics.w1efp(real3, gen3, efpset_args=W1EFP_EFPS, efp_jobs=1)
     out["w1efp"], out["w1efp_err"] = _mean_and_error(*w1efp)
     with seeded_jetnet(seed):
-        cov_mmd = gen_metrics.cov_mmd(real3, gen_pt_clipped, use_tqdm=False)
+        cov_mmd = gen_metrics.cov_mmd(real3, gen3, use_tqdm=False)
     out["cov"], out["mmd"] = map(float, cov_mmd)
     real_efps, gen_efps = efps(real3), efps(gen3)
     with seeded_jetnet(seed):  # FPD and KPD seed themselves; this silences the size warnings

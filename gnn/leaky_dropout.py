@@ -2,6 +2,9 @@
 
     y = dropout_p(LeakyReLU(x)),   each element kept with probability 1 − p, scaled by 1/(1 − p)
 
+With ``negative_slope=None`` the layer is dropout alone, y = dropout_p(x): what the published
+MPGAN applies after a final linear layer (the kernel runs with slope 1, the identity).
+
 ``fused=True`` (the default) runs ``gnn/kernels/leaky_dropout.c`` on CPU tensors of float32 or
 bfloat16: forward and backward each read and write memory once, and the dropout mask is a
 counter-based random number (16 bits of splitmix64 per element; P(keep) within 2⁻¹⁷ of 1 − p)
@@ -127,24 +130,34 @@ class LeakyReLUDropout(nn.Module):
     """``dropout_p(LeakyReLU_slope(x))``, fused on the CPU (see module docstring).
 
     Args:
-        negative_slope: LeakyReLU slope (default 0.2, MPGAN's).
+        negative_slope: LeakyReLU slope (default 0.2, MPGAN's); None: no activation, the layer
+            is dropout alone (after a final linear layer).
         p: dropout probability (default 0: LeakyReLU only; dropout acts in training mode only).
-        fused: use the fused CPU kernel where it applies (False: PyTorch's ops, for reference).
+        fused: use the fused CPU kernel where it applies (False: PyTorch's ops, for reference:
+            ``F.leaky_relu`` then ``F.dropout``, or ``F.dropout`` alone).
 
     Shapes: x: any, float32 or bfloat16 for the fused path → y: the same.
+
+    Raises:
+        ValueError: p outside [0, 1) or a slope ≤ 0.
     """
 
-    def __init__(self, negative_slope: float = 0.2, p: float = 0.0, fused: bool = True) -> None:
+    def __init__(
+        self, negative_slope: float | None = 0.2, p: float = 0.0, fused: bool = True
+    ) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0 or negative_slope <= 0:
+        if not 0.0 <= p < 1.0 or (negative_slope is not None and negative_slope <= 0):
             raise ValueError(f"need 0 <= p < 1 and negative_slope > 0, got {p}, {negative_slope}")
         self.negative_slope, self.p, self.fused = negative_slope, p, fused
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = self.p if self.training else 0.0
         if self.fused and x.device.type == "cpu" and x.dtype in SUFFIX and kernels() is not None:
-            return _LeakyReLUDropout.apply(x, self.negative_slope, p)
-        return F.dropout(F.leaky_relu(x, self.negative_slope), p, self.training)
+            slope = 1.0 if self.negative_slope is None else self.negative_slope  # 1: identity
+            return _LeakyReLUDropout.apply(x, slope, p)
+        if self.negative_slope is not None:
+            x = F.leaky_relu(x, self.negative_slope)
+        return F.dropout(x, p, self.training)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}, p={self.p}, fused={self.fused}"

@@ -8,7 +8,8 @@ For a particle cloud h: [B, N, F_in] with mask m: [B, N] (1 = real particle), on
 
 with φ_e: Linear(2F_in→96) → … → Linear(→192), each followed by LeakyReLU(0.2), and φ_n:
 Linear(192+F_in→256) → Linear(256→256) → Linear(256→F_out), LeakyReLU between, last linear;
-dropout (if any) after every activation. With ``label_features`` L > 0 (a conditional GAN, as
+dropout (if any) after every Linear, the node MLP's last one included, as the published code's
+``LinearNet`` does (:func:`gnn.mlp.mlp`). With ``label_features`` L > 0 (a conditional GAN, as
 the MPGAN code's ``clabels``) every jet's labels c: [B, L] are appended to the input of both
 MLPs: φ_e([h_i ‖ h_j ‖ c]) and φ_n([m_i ‖ h_i ‖ c]); with L = 0 the layer is the one above,
 parameter for parameter.
@@ -114,9 +115,10 @@ class FullyConnectedMessagePassing(nn.Module):
         x = torch.cat(parts, dim=-1)
         if not self.fp32_output:
             return self.node_mlp(x)
-        hidden = self.node_mlp[:-1](x)
+        last = max(i for i, m in enumerate(self.node_mlp) if isinstance(m, nn.Linear))
+        hidden = self.node_mlp[:last](x)
         with torch.autocast(hidden.device.type, enabled=False):
-            return self.node_mlp[-1](hidden.float())
+            return self.node_mlp[last:](hidden.float())  # the last Linear (and its dropout)
 
     def extra_repr(self) -> str:
         return (

@@ -94,6 +94,12 @@ class GVAETask:
             gvae.update(losses["total"])
         return {name: value.item() for name, value in losses.items()}
 
+    @staticmethod
+    def autocast_dtype(device: str) -> torch.dtype | None:
+        """``--amp auto``: fp16 on CUDA (with a grad scaler), full precision on CPU (bf16 on
+        the GVAE is untested)."""
+        return torch.float16 if torch.device(device).type == "cuda" else None
+
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """Held-out losses (eval mode: z = μ) and median EMDs of the first ``emd_events`` held-out

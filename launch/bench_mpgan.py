@@ -11,7 +11,8 @@ training file:
 
 - **default**: the trainer's default — the fast message passing (factorised first edge layer,
   masked sum as a product, dropout masks from random bits; ``gnn/message_passing.py``) under
-  bf16 autocast, with the generator's output layer in fp32;
+  ``--amp auto``: bf16 autocast where the device computes bf16 natively (the generator's output
+  layer and the discriminator's read-out in fp32), fp32 elsewhere (``--amp`` overrides);
 - **published** (the reference): the MPGAN code's formulation — concatenated pairs, the mask
   multiplied in, PyTorch's dropout — in fp32, the paper's discriminator dropout 0.5 in both.
 
@@ -36,13 +37,13 @@ import torch
 
 from distributed.config import HelpFormatter
 from distributed.engine import Engine
-from distributed.loop import AMP_DTYPES, Updater, move
+from distributed.loop import Updater, amp_dtype, move
 from distributed.runtime import init_rank
 from launch.environment import MALLOC
 from mpgan.model import MPGANConfig
 from mpgan.task import DEFAULT_DATA, MPGANData, MPGANTask
 
-VARIANTS = {"default": ("fast", "bf16"), "published": ("published", "off")}
+VARIANTS = {"default": "fast", "published": "published"}
 
 
 def synchronize(device: torch.device) -> None:
@@ -51,22 +52,23 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def autocast(device: torch.device, amp: str) -> AbstractContextManager:
-    dtype = AMP_DTYPES.get(amp)
+def autocast(device: torch.device, dtype: torch.dtype | None) -> AbstractContextManager:
     return torch.autocast(device.type, dtype) if dtype else nullcontext()
 
 
-def step_seconds(task: MPGANTask, engine: Engine, amp: str, batch: int, steps: int) -> list[float]:
+def step_seconds(
+    task: MPGANTask, engine: Engine, dtype: torch.dtype | None, batch: int, steps: int
+) -> list[float]:
     """Seconds per trainer step (after one warm-up step) on the first ``batch`` training jets."""
     step_models, optimizers = engine.distributed(task.models, task.optimizers, "none")
     engine.broadcast_state(task.models, optimizers)
-    updater = Updater(task.models, step_models, optimizers, engine, AMP_DTYPES.get(amp), 0.0)
+    updater = Updater(task.models, step_models, optimizers, engine, dtype, 0.0)
     batch_jets = move(task.collate([task.train_set[i] for i in range(batch)]), task.device)
     times = []
     for _ in range(steps + 1):
         synchronize(task.device)
         start = time.perf_counter()
-        with autocast(task.device, amp):
+        with autocast(task.device, dtype):
             task.step(batch_jets, updater)
         synchronize(task.device)
         times.append(time.perf_counter() - start)
@@ -74,11 +76,13 @@ def step_seconds(task: MPGANTask, engine: Engine, amp: str, batch: int, steps: i
 
 
 @torch.no_grad()
-def generation_us_per_jet(task: MPGANTask, amp: str, batch: int, repeats: int) -> float:
+def generation_us_per_jet(
+    task: MPGANTask, dtype: torch.dtype | None, batch: int, repeats: int
+) -> float:
     generator = task.models["generator"].eval()
     index = torch.arange(batch) % len(task.train_features)
     n = torch.from_numpy(task.train_features[index, 3]).long().to(task.device)
-    with autocast(task.device, amp):
+    with autocast(task.device, dtype):
         generator.sample(n)  # warm-up
         synchronize(task.device)
         start = time.perf_counter()
@@ -90,14 +94,14 @@ def generation_us_per_jet(task: MPGANTask, amp: str, batch: int, repeats: int) -
 
 
 @torch.no_grad()
-def output_difference(fast: MPGANTask, published: MPGANTask, amp: str) -> float:
+def output_difference(fast: MPGANTask, published: MPGANTask, dtype: torch.dtype | None) -> float:
     """Largest |Δ| of generator jets and discriminator scores, the same weights and inputs."""
     models = [t.models[k].eval() for t in (fast, published) for k in ("generator", "discriminator")]
     g_fast, d_fast, g_pub, d_pub = models
     n = torch.from_numpy(fast.train_features[:64, 3]).long().to(fast.device)
     z = g_pub.noise(64, fast.device)
     jets = g_pub(z, n)
-    with autocast(fast.device, amp):
+    with autocast(fast.device, dtype):
         diff = max(
             (g_fast(z, n).float() - jets).abs().max().item(),
             (d_fast(jets).float() - d_pub(jets)).abs().max().item(),
@@ -123,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", default="auto", choices=["auto", "horovod", "torch"], help="engine"
     )
+    parser.add_argument(
+        "--amp",
+        default="auto",
+        choices=["auto", "bf16", "off"],
+        help="the default variant's precision: auto = the trainer's (bf16 where native)",
+    )
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -135,26 +145,31 @@ def main(argv: list[str] | None = None) -> int:
                 MPGANConfig(implementation=impl),
                 device=str(device),
             )
-            for name, (impl, _) in VARIANTS.items()
+            for name, impl in VARIANTS.items()
         }
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     for name in ("generator", "discriminator"):  # the same weights in both
         tasks["published"].models[name].load_state_dict(tasks["default"].models[name].state_dict())
     diffs = {
-        amp: output_difference(tasks["default"], tasks["published"], amp) for amp in ("off", "bf16")
+        amp: output_difference(tasks["default"], tasks["published"], dtype)
+        for amp, dtype in (("off", None), ("bf16", torch.bfloat16))
+    }
+    dtypes = {
+        "default": amp_dtype(args.amp, str(device), MPGANTask.autocast_dtype(str(device))),
+        "published": None,  # the published code: fp32
     }
 
     rows = []
     for name, task in tasks.items():
-        amp = VARIANTS[name][1]
-        times = torch.tensor(step_seconds(task, engine, amp, args.batch_size, args.steps))
-        us = generation_us_per_jet(task, amp, args.generate_batch, args.repeats)
+        dtype = dtypes[name]
+        times = torch.tensor(step_seconds(task, engine, dtype, args.batch_size, args.steps))
+        us = generation_us_per_jet(task, dtype, args.generate_batch, args.repeats)
         rows.append(
             {
                 "variant": name,
                 "message passing": task.models["generator"].cfg.implementation,
-                "amp": amp,
+                "amp": str(dtype or torch.float32).removeprefix("torch."),
                 "step_ms": 1e3 * times.mean().item(),
                 "step_ms_std": 1e3 * times.std().item() if len(times) > 1 else 0.0,
                 "train_jets_per_s": args.batch_size / times.mean().item(),
@@ -162,7 +177,12 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     table = pd.DataFrame(rows).set_index("variant")
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    where = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"CPU ({torch.backends.cpu.get_cpu_capability()}, bf16 "
+        f"{'native' if MPGANTask.autocast_dtype('cpu') else 'emulated'})"
+    )
     print(
         f"MPGAN trainer step on {where}, {info.engine}, {torch.get_num_threads()} thread(s), "
         f"batch {args.batch_size}, {args.steps} timed steps after one warm-up; generation at "

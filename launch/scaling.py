@@ -1,9 +1,11 @@
-"""Weak and strong scaling sweeps: one job per world size, tables and plots of the result.
+"""Weak and strong scaling sweeps, and time to quality: one job per world size, tables and plots.
 
     python -m launch.scaling --model gvae --mode weak --np 1 2 4 --steps 100 --batch-size 32
     python -m launch.scaling --model mpgan --mode strong --np 1 2 --batch-size 64 --repeats 3
     python -m launch.scaling --model gvae --np 1 2 --launcher torchrun    # DDP instead of Horovod
     python -m launch.scaling --model gvae --np 1 2 -- --data my.h5 --loader-workers 0
+    python -m launch.scaling --model gvae --quality --mode strong --np 1 2 4 --batch-size 32 \
+        -- --epochs 30 --eval-every 5ep --emd-events 500        # time to quality
 
 Each run is ``<launcher> … -m distributed.train MODEL --steps S --no-evaluate`` (horovodrun,
 mpirun or torchrun); its per-step timing lines (``timing.jsonl``, rank 0) after ``--warmup``
@@ -21,6 +23,18 @@ The study folder ``<out>/<date>-<host>-<model>-<mode>/`` gets results.csv, table
 of the GVAE paper's table, then the bound), scaling.png, environment.json and each run's timing
 lines; it is written to a temporary folder first and moved into place only when every run
 succeeded.
+
+Time to quality (``--quality``): throughput alone cannot see that a larger global batch takes
+fewer optimizer steps per epoch. Each world size trains with the run's own schedule and
+evaluations (``--epochs``/``--steps``, ``--eval-every`` after ``--``), strong scaling as
+``--global-batch-size B`` (the updates of one process), weak as ``--batch-size B`` per rank
+(with the run's ``--scale-lr``). From each run's ``evaluations.csv`` (the task's selection
+metric, lower is better: GVAE median EMD, MPGAN ``--selection-metric``) and ``timing.jsonl``:
+the quality reached, and the training time — the sum of step times, evaluations excluded — until
+the first evaluation at or below ``--target`` (default: the smallest world size's final value
+× 1.15), ``time_to_quality(np)``, and its speedup over the smallest np. Writes quality.csv,
+curves.csv, quality.md and quality.png (quality against training time and against samples seen,
+one line per np). No independent runs: the bound is about throughput.
 """
 
 from __future__ import annotations
@@ -165,6 +179,13 @@ def batch_per_rank(mode: str, batch_size: int, ranks: int) -> int:
     return batch_size // ranks
 
 
+def batch_flags(mode: str, batch_size: int) -> list[str]:
+    """The trainer's flags for the batch: a global batch split over the ranks (strong), or a
+    batch per rank (weak)."""
+    flag = "--global-batch-size" if mode == "strong" else "--batch-size"
+    return [flag, str(batch_size)]
+
+
 def run_training(commands: list[list[str]], log_paths: list[Path]) -> None:
     """Run the commands at the same time; raise naming the first that failed."""
     logs = [path.open("w") for path in log_paths]
@@ -252,8 +273,12 @@ def sweep(args: argparse.Namespace, study: Path) -> pd.DataFrame:
             bar.set_postfix(np=ranks, repeat=repeat, kind=kind)
             name = f"np{ranks}-r{repeat}" + ("-independent" if kind == "independent" else "")
             batch = batch_per_rank(args.mode, args.batch_size, ranks)
-            train = ["--steps", str(args.steps), "--batch-size", str(batch), "--seed", str(repeat)]
-            train += ["--threads-per-rank", str(args.threads_per_rank), "--no-evaluate"]
+            train = [*batch_flags(args.mode, args.batch_size), "--seed", str(repeat)]
+            train += ["--threads-per-rank", str(args.threads_per_rank)]
+            train += ["--steps", str(args.steps)] if args.steps else []
+            train += [] if args.quality else ["--no-evaluate"]
+            if kind == "independent":  # each process alone runs one rank's share
+                train[:2] = ["--batch-size", str(batch)]
             if kind == "distributed":
                 outs = [Path(tmp) / name]
                 runs = [[*launcher_command(args.launcher, ranks), args.model, *train]]
@@ -269,6 +294,9 @@ def sweep(args: argparse.Namespace, study: Path) -> pd.DataFrame:
             for i, out in enumerate(outs):
                 suffix = str(i) if kind == "independent" else ""
                 shutil.copy(out / "timing.jsonl", study / "runs" / f"{name}{suffix}.jsonl")
+            if args.quality:
+                for file in ("evaluations.csv", "config.json", "evaluation.json"):
+                    shutil.copy(outs[0] / file, study / "runs" / f"{name}-{file}")
             timings = [read_timing(out / "timing.jsonl", args.warmup) for out in outs]
             # Independent runs: the mean process, and all of them for the throughput.
             row = timing_row(pd.concat(timings).groupby(level=0).mean(), batch, ranks)
@@ -280,6 +308,134 @@ def sweep(args: argparse.Namespace, study: Path) -> pd.DataFrame:
     env = environment(args, commands, parameters)
     (study / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     return pd.DataFrame(rows)
+
+
+def selection_metric(config: dict) -> str:
+    """The evaluation column that picks best.pt in a run (lower is better)."""
+    if config["task"] == "gvae":
+        return "emd_median_gvae"
+    return config["data"]["selection_metric"]
+
+
+def quality_curve(study: Path, name: str) -> tuple[pd.DataFrame, str]:
+    """One run's evaluations with the training time and samples seen at each: columns step,
+    quality, time_s (Σ step time up to that step), samples; and the metric's name."""
+    config = json.loads((study / "runs" / f"{name}-config.json").read_text())
+    metric = selection_metric(config)
+    evaluations = pd.read_csv(study / "runs" / f"{name}-evaluations.csv")
+    timing = read_timing(study / "runs" / f"{name}.jsonl")
+    elapsed = timing.set_index("step").step_time.cumsum()
+    global_batch = (timing.samples_per_s * timing.step_time).round().astype(int).iloc[0]
+    curve = pd.DataFrame(
+        {
+            "step": evaluations.step,
+            "quality": evaluations[metric],
+            "time_s": elapsed.reindex(evaluations.step).to_numpy(),
+            "samples": evaluations.step * global_batch,
+        }
+    )
+    return curve, metric
+
+
+def time_to_quality(curve: pd.DataFrame, target: float) -> float:
+    """Training time (s) of the first evaluation at or below ``target`` (NaN: never)."""
+    reached = curve[curve.quality <= target]
+    return float(reached.time_s.iloc[0]) if len(reached) else float("nan")
+
+
+def quality_table(
+    curves: dict[int, pd.DataFrame], target: float | None, tolerance: float = 0.15
+) -> tuple[pd.DataFrame, float]:
+    """quality.csv: per np the final and best quality, training time, samples seen, the time to
+    ``target`` (default: the smallest np's final quality × (1 + ``tolerance``)) and its speedup
+    over the smallest np."""
+    ranks = sorted(curves)
+    if target is None:
+        target = float(curves[ranks[0]].quality.iloc[-1]) * (1 + tolerance)
+    rows = []
+    for n in ranks:
+        curve = curves[n]
+        rows.append(
+            {
+                "np": n,
+                "steps": int(curve.step.iloc[-1]),
+                "samples": int(curve.samples.iloc[-1]),
+                "final_quality": float(curve.quality.iloc[-1]),
+                "best_quality": float(curve.quality.min()),
+                "time_s": float(curve.time_s.iloc[-1]),
+                "time_to_quality_s": time_to_quality(curve, target),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["speedup_to_quality"] = table.time_to_quality_s.iloc[0] / table.time_to_quality_s
+    table["quality_vs_smallest_np"] = table.final_quality / table.final_quality.iloc[0]
+    table["samples_per_s"] = table.samples / table.time_s
+    return table, target
+
+
+def plot_quality(
+    curves: dict[int, pd.DataFrame], metric: str, target: float, title: str, path: Path
+) -> None:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for n, curve in sorted(curves.items()):
+        left.plot(curve.time_s, curve.quality, "o-", label=f"np {n}")
+        right.plot(curve.samples, curve.quality, "o-", label=f"np {n}")
+    for ax, xlabel in ((left, "training time (s, Σ step time)"), (right, "samples seen")):
+        ax.axhline(target, color="k", ls=":", label="target")
+        ax.set(xlabel=xlabel, ylabel=metric, yscale="log")
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_quality_study(args: argparse.Namespace, study: Path) -> pd.DataFrame:
+    """quality.csv, curves.csv, quality.md and quality.png of a ``--quality`` sweep."""
+    curves, metric = {}, ""
+    for n in args.np:
+        curves[n], metric = quality_curve(study, f"np{n}-r0")
+    table, target = quality_table(curves, args.target)
+    table.to_csv(study / "quality.csv", index=False, float_format="%.6g")
+    pd.concat([c.assign(np=n) for n, c in curves.items()]).to_csv(
+        study / "curves.csv", index=False, float_format="%.6g"
+    )
+    env = json.loads((study / "environment.json").read_text())
+    batch = "batch per rank" if args.mode == "weak" else "global batch"
+    title = (
+        f"{args.model.upper()} time to quality, {args.mode} scaling ({batch} {args.batch_size}), "
+        f"{env['host']} ({env['cores']} cores)"
+    )
+    oversubscribed = [n for n in args.np if n * args.threads_per_rank > (os.cpu_count() or 1)]
+    lines = [
+        f"# {title}",
+        "",
+        f"Quality: `{metric}` of the last evaluation (lower is better); target {target:.4g}"
+        + (" (given)" if args.target is not None else f" (np {args.np[0]}'s final × 1.15)")
+        + "; time = Σ step time (evaluations excluded) until the first evaluation at or below "
+        "it.",
+        "",
+        "| np | steps | samples seen | final | best | vs np "
+        f"{args.np[0]} | samples/s | training time (s) | time to quality (s) | speedup |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        mark = " ¹" if r.np in oversubscribed else ""
+        lines.append(
+            f"| {r.np}{mark} | {r.steps} | {r.samples} | {r.final_quality:.4g} | "
+            f"{r.best_quality:.4g} | {r.quality_vs_smallest_np:.2f} | {r.samples_per_s:.1f} | "
+            f"{r.time_s:.1f} | {r.time_to_quality_s:.1f} | {r.speedup_to_quality:.2f} |"
+        )
+    if oversubscribed:
+        lines += [
+            "",
+            f"¹ {', '.join(map(str, oversubscribed))} rank(s) × {args.threads_per_rank} "
+            f"thread(s) on {os.cpu_count()} cores: oversubscribed; its time says nothing about "
+            "scaling, its quality per sample seen does (statistical efficiency).",
+        ]
+    (study / "quality.md").write_text("\n".join(lines) + "\n")
+    plot_quality(curves, metric, target, title, study / "quality.png")
+    return table
 
 
 def summarise(runs: pd.DataFrame, mode: str) -> pd.DataFrame:
@@ -355,7 +511,25 @@ def main(argv: list[str] | None = None) -> int:
         help="weak: fixed batch per rank; strong: fixed global batch split over the ranks",
     )
     parser.add_argument("--np", type=int, nargs="+", default=[1, 2, 4], help="world sizes")
-    parser.add_argument("--steps", type=int, default=100, help="steps per run")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="steps per run (default: 100; with --quality: the run's own --epochs)",
+    )
+    parser.add_argument(
+        "--quality",
+        action="store_true",
+        help="time to quality: train each np with its evaluations (give --epochs and "
+        "--eval-every after --), report the quality reached and the time to --target",
+    )
+    parser.add_argument(
+        "--target",
+        type=float,
+        default=None,
+        help="with --quality: the selection metric to reach (default: the smallest np's final "
+        "value × 1.15)",
+    )
     parser.add_argument("--warmup", type=int, default=10, help="first steps not timed")
     parser.add_argument(
         "--batch-size", type=int, default=32, help="per rank (weak) or global (strong)"
@@ -380,8 +554,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.train_args = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
     args.np = sorted(set(args.np))
-    if args.np[0] < 1 or args.steps <= args.warmup or args.warmup < 0 or args.repeats < 1:
-        parser.error("need --np >= 1, --steps > --warmup >= 0 and --repeats >= 1")
+    if args.quality:
+        args.bound, args.warmup, args.repeats = False, 0, 1
+    elif args.steps is None:
+        args.steps = 100
+    if args.np[0] < 1 or args.warmup < 0 or args.repeats < 1:
+        parser.error("need --np >= 1, --warmup >= 0 and --repeats >= 1")
+    if args.steps is not None and args.steps <= args.warmup:
+        parser.error("need --steps > --warmup")
     try:
         for ranks in args.np:
             batch_per_rank(args.mode, args.batch_size, ranks)
@@ -389,13 +569,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    name = args.name or f"{date.today():%Y%m%d}-{socket.gethostname()}-{args.model}-{args.mode}"
+    kind = f"quality-{args.mode}" if args.quality else args.mode
+    name = args.name or f"{date.today():%Y%m%d}-{socket.gethostname()}-{args.model}-{kind}"
     study = args.out / name
     args.out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=args.out))
     try:
         runs = sweep(args, staging)
-        results = write_study(runs, args, staging)
+        if args.quality:
+            results = write_quality_study(args, staging)
+        else:
+            results = write_study(runs, args, staging)
     except (RuntimeError, FileNotFoundError, ValueError) as err:
         shutil.rmtree(staging)
         print(f"launch.scaling: error: {err}", file=sys.stderr)
@@ -408,8 +592,11 @@ def main(argv: list[str] | None = None) -> int:
     staging.rename(study)
     shown = ["np", "time_mean_s", "speedup", "efficiency", "samples_per_s"]
     shown += ["data_wait_share", "communication_share", "bound_efficiency", "efficiency_vs_bound"]
+    if args.quality:
+        shown = ["np", "steps", "final_quality", "time_s", "time_to_quality_s"]
+        shown += ["speedup_to_quality", "samples_per_s"]
     log.info(
-        "%s\n-> %s", results[shown].to_string(index=False, float_format="{:.3g}".format), study
+        "%s\n-> %s", results[shown].to_string(index=False, float_format="{:.4g}".format), study
     )
     return 0
 

@@ -1,9 +1,19 @@
 """JetNet particle clouds ⇄ MPGAN's normalised inputs, and the training dataset.
 
-Normalisation as in JetNet/MPGAN: each feature divided by its maximum over the JetNet
-30-particle data (:data:`evaluation.fpnd.JETNET_MAXIMA`: η 1.6212, φ 0.5207, pT 0.8935), pT then
-shifted by −0.5, mask stored as mask − 0.5. Physical particle features (ηrel, φrel, pTrel, mask)
-[N, 30, 4] ⇄ normalised [N, 30, 4].
+Each particle feature (ηrel, φrel, pTrel) is divided by a maximum, pT then shifted by −0.5, the
+mask stored as mask − 0.5 (so features lie in about [−1, 1], pT in [−0.5, 0.5]). The maxima
+(``--normalisation``):
+
+- ``jetnet``: JetNet's fixed maxima over its 30-particle data (:data:`evaluation.fpnd.
+  JETNET_MAXIMA`: η 1.6212, φ 0.5207, pT 0.8935), the same for every class (jetnet's
+  ``JetNet.fpnd_norm``, used by the later MPGAN code);
+- ``per-class``: the maximum |value| of each feature over the whole training file, train and
+  held-out jets together — what the MPGAN code of the paper did per class (``jets_dataset.py``:
+  ``max(abs(dataset[:, :, i]))``), and the units the published weights produce.
+
+The generator keeps its maxima as a buffer (``MPGenerator.feature_maxima``), so that jets are
+denormalised as they were normalised whatever file a checkpoint meets later.
+Physical particle features (ηrel, φrel, pTrel, mask) [N, 30, 4] ⇄ normalised [N, 30, 4].
 """
 
 from __future__ import annotations
@@ -14,22 +24,43 @@ from torch.utils.data import Dataset
 
 from evaluation.fpnd import JETNET_MAXIMA
 
+NORMALISATIONS = ("jetnet", "per-class")
 
-def normalise(particle_features: np.ndarray) -> np.ndarray:
-    """Physical (ηrel, φrel, pTrel, mask) → normalised (η', φ', pT', mask − 0.5); [N, 30, 4]."""
+
+def feature_maxima(particle_features: np.ndarray, normalisation: str = "jetnet") -> np.ndarray:
+    """The three maxima [3] (η, φ, pT) of ``normalisation`` (see module docstring) for the jets
+    of a file [N, 30, 4].
+
+    Raises:
+        ValueError: an unknown normalisation, or a feature that is zero in every jet.
+    """
+    if normalisation == "jetnet":
+        return JETNET_MAXIMA.copy()
+    if normalisation != "per-class":
+        raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
+    maxima = np.abs(particle_features[..., :3]).max(axis=(0, 1)).astype(np.float32)
+    if not (maxima > 0).all():
+        raise ValueError(f"per-class normalisation: a feature is zero in every jet ({maxima})")
+    return maxima
+
+
+def normalise(particle_features: np.ndarray, maxima: np.ndarray = JETNET_MAXIMA) -> np.ndarray:
+    """Physical (ηrel, φrel, pTrel, mask) → normalised (η', φ', pT', mask − 0.5); [N, 30, 4];
+    ``maxima`` [3] from :func:`feature_maxima`."""
     x = np.empty_like(particle_features, dtype=np.float32)
-    x[..., :3] = particle_features[..., :3] / JETNET_MAXIMA
+    x[..., :3] = particle_features[..., :3] / maxima
     x[..., 2] -= 0.5
     x[..., 3] = particle_features[..., 3] - 0.5
     return x
 
 
-def denormalise(x: np.ndarray) -> np.ndarray:
-    """Normalised jets → physical (ηrel, φrel, pTrel, mask), masked particles' features zeroed."""
+def denormalise(x: np.ndarray, maxima: np.ndarray = JETNET_MAXIMA) -> np.ndarray:
+    """Normalised jets → physical (ηrel, φrel, pTrel, mask), masked particles' features zeroed;
+    ``maxima`` [3]: the ones the jets were normalised with."""
     particles = np.empty_like(x, dtype=np.float32)
     particles[..., :3] = x[..., :3]
     particles[..., 2] += 0.5
-    particles[..., :3] *= JETNET_MAXIMA
+    particles[..., :3] *= maxima
     mask = x[..., 3] > 0
     particles[..., :3] *= mask[..., None]
     particles[..., 3] = mask
@@ -40,8 +71,13 @@ class JetDataset(Dataset):
     """Normalised jets [N, 30, 4] and their standardised labels [N, L] (L = 0: unconditional);
     item i is (jet [30, 4], labels [L]), so that ``default_collate`` gives ([B, 30, 4], [B, L])."""
 
-    def __init__(self, particle_features: np.ndarray, labels: torch.Tensor | None = None) -> None:
-        self.jets = torch.from_numpy(normalise(particle_features))
+    def __init__(
+        self,
+        particle_features: np.ndarray,
+        labels: torch.Tensor | None = None,
+        maxima: np.ndarray = JETNET_MAXIMA,
+    ) -> None:
+        self.jets = torch.from_numpy(normalise(particle_features, maxima))
         self.labels = torch.zeros(len(self.jets), 0) if labels is None else labels.float()
 
     def __len__(self) -> int:

@@ -8,8 +8,12 @@ masked senders zeroed).
 Generator (MP): z ~ N(0, 0.2²) [B, 30, 32] and multiplicities n [B] (1…30). Particle k of jet b
 is real iff its rank in ascending z[b, :, 0] is < n[b]; then MP 32→32, MP 32→3, tanh; output
 (features, mask − 0.5). MP-LFC: a latent [B, 128] → Linear(128 → 30·32) → the same stack.
-Discriminator (MP): mask from x[..., 3] > 0, MP 3→32 and 32→32 with dropout 0.5, masked sum
-over real particles, Linear(32→1), sigmoid (the read-out in float32).
+Discriminator (MP): mask from x[..., 3] > 0, MP 3→32 and 32→32, masked sum over real
+particles, Linear(32→1), sigmoid (the read-out in float32). Dropout 0.5 (training mode only)
+after every Linear, as the published ``LinearNet`` applies it: after each activation, after each
+node network's last Linear (its 32 outputs) and after the read-out Linear, i.e. on the logit
+before the sigmoid: in training about half the jets of a batch get D = σ(0) = 0.5 exactly and
+the others a doubled logit, so the least-squares losses stay above ≈ 0.25 (D) and ≈ 0.125 (G).
 
 Conditional (``--condition pt,mass``, as the published code's ``clabels``): both networks take
 the jets' standardised labels c [B, L] (:mod:`mpgan.labels`) into every MP layer; the generator
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from evaluation.fpnd import JETNET_MAXIMA
 from gnn.message_passing import IMPLEMENTATIONS, FullyConnectedMessagePassing
 from mpgan.labels import LabelScaler, parse_condition
 
@@ -71,6 +76,19 @@ class MPGANConfig:
         return parse_condition(self.condition)
 
 
+def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
+    """The MPGAN's mixed precision on ``device`` (``--amp auto``): bfloat16 where the device
+    computes it natively — CUDA GPUs with bf16 (Ampere and later), CPUs with AVX512-BF16 or AMX
+    (Zen 4/5, Sapphire Rapids; there bf16 matrix products run 4–6× fp32's) — else None (fp32):
+    on an AVX2-only CPU (Zen 3, measured here) bf16 is emulated and a training step ~16× slower
+    than fp32 (docs/benchmarks.md)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return torch.bfloat16 if native else None
+
+
 def multiplicity_mask(z0: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     """Mask [B, N]: particle k is real iff its rank in ascending z0[b] is < n[b]. z0: [B, N]."""
     rank = torch.argsort(torch.argsort(z0, dim=1), dim=1)
@@ -99,6 +117,10 @@ class MPGenerator(nn.Module):
         )
         if cfg.labels:
             self.labels = LabelScaler(cfg.labels)  # raw → standardised labels (fit by the task)
+        # The (η, φ, pT) maxima the training jets were normalised with (mpgan.data), set by the
+        # task; checkpoints from before it existed were trained with JetNet's.
+        self.register_buffer("feature_maxima", torch.from_numpy(JETNET_MAXIMA.copy()))
+        self.register_load_state_dict_pre_hook(_jetnet_maxima_if_missing)
 
     def noise(self, batch: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """z ~ N(0, σ²): [B, 30, latent] (MP) or [B, 128] (LFC)."""
@@ -121,6 +143,11 @@ class MPGenerator(nn.Module):
         return self(self.noise(len(n), n.device), n, labels)
 
 
+def _jetnet_maxima_if_missing(module: MPGenerator, state_dict: dict, prefix: str, *_) -> None:
+    """A generator saved before it kept its maxima was trained with JetNet's."""
+    state_dict.setdefault(prefix + "feature_maxima", torch.from_numpy(JETNET_MAXIMA.copy()))
+
+
 class MPDiscriminator(nn.Module):
     """``discriminator(x, c)`` → probability real [B] for jets x [B, 30, 4] (and their
     standardised labels c [B, L] in a conditional model)."""
@@ -139,6 +166,7 @@ class MPDiscriminator(nn.Module):
             for n_in in (N_FEATURES, 32)
         )
         self.out = nn.Linear(32, 1)
+        self.out_dropout = nn.Dropout(cfg.dropout)  # on the logit, as published
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         mask = x[..., 3] > 0
@@ -149,4 +177,4 @@ class MPDiscriminator(nn.Module):
         # above ~6, where its gradient vanishes for D and G alike (a D that wins once stays dead).
         with torch.autocast(x.device.type, enabled=False):
             pooled = (h.float() * mask.unsqueeze(-1)).sum(1)  # masked sum over real particles
-            return torch.sigmoid(self.out(pooled)).squeeze(-1)
+            return torch.sigmoid(self.out_dropout(self.out(pooled))).squeeze(-1)

@@ -2,11 +2,14 @@
 
 Per batch of real jets: one discriminator update, D loss = (D(real) − 1)² + D(fake)², then one
 generator update, G loss = (D(fake) − 1)², with G fed the real jets' multiplicities (and, in a
-conditional model, the real jets' labels for both the real and the generated jets, as the
-published code does). The loop freezes the model that is not being updated in each phase, so the
-generator's loss never reaches the discriminator's optimizer. The last ``eval_jets`` jets of the
-file are held out for the metrics (:mod:`evaluation`) and the end-of-run report
-(:mod:`mpgan.report`).
+conditional model, the real jets' labels for both the real and the generated jets), both in the
+published code's order (``train.py``: ``train_D`` then ``train_G``, the discriminator in
+training mode, its dropout active, in both), so that from the same weights and seed the
+``published`` implementation trains as the published code does in fp32. The loop freezes the
+model that is not being updated in each phase, so the generator's loss never reaches the
+discriminator's optimizer. The last jets of the file
+(``--eval-jets``, or all but the first ``--train-fraction``) are held out for the metrics
+(:mod:`evaluation`) and the end-of-run report (:mod:`mpgan.report`).
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from torch.utils.data import default_collate
 from evaluation.fpnd import fpnd
 from evaluation.jet_metrics import jet_metrics
 from events.jetnet import read_jetnet
-from mpgan.data import JetDataset, denormalise
+from mpgan.data import NORMALISATIONS, JetDataset, denormalise, feature_maxima
 from mpgan.labels import label_columns
 from mpgan.model import N_PARTICLES, MPDiscriminator, MPGANConfig, MPGenerator
+from mpgan.model import autocast_dtype as model_autocast_dtype
 from mpgan.report import plot_distributions, region_report
 
 log = logging.getLogger(__name__)
@@ -50,7 +54,31 @@ class MPGANData:
     lr_generator: float = field(
         default=0.0, metadata={"help": "RMSprop lr of G (0 = the paper's for --jet-type)"}
     )
-    eval_jets: int = field(default=10000, metadata={"help": "jets held out for the metrics"})
+    eval_jets: int = field(
+        default=10000, metadata={"help": "the last jets of the file, held out for the metrics"}
+    )
+    train_fraction: float = field(
+        default=0.0,
+        metadata={
+            "help": "train on this fraction of the file (its first jets) and hold out the rest "
+            "instead (the published ttsplit 0.7); 0 = all but --eval-jets"
+        },
+    )
+    eval_samples: int = field(
+        default=0,
+        metadata={
+            "help": "generated jets per evaluation, compared with as many held-out jets (the "
+            "published 50 000); 0 = half the held-out jets"
+        },
+    )
+    normalisation: str = field(
+        default="jetnet",
+        metadata={
+            "help": "particle-feature maxima: JetNet's for every class, or per-class (over the "
+            "file, as the paper-era code; mpgan/data.py)",
+            "choices": list(NORMALISATIONS),
+        },
+    )
     selection_metric: str = field(
         default="fpd",
         metadata={
@@ -59,6 +87,13 @@ class MPGANData:
             "choices": ["w1m", "fpd"],
         },
     )
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.train_fraction < 1.0 or self.eval_jets < 1 or self.eval_samples < 0:
+            raise ValueError(
+                "need 0 <= --train-fraction < 1, --eval-jets >= 1 and --eval-samples >= 0, got "
+                f"{self.train_fraction}, {self.eval_jets}, {self.eval_samples}"
+            )
 
 
 class MPGANTask:
@@ -70,15 +105,24 @@ class MPGANTask:
         particles, jet_features = read_jetnet(data.data)
         if particles.shape[1] != N_PARTICLES:
             raise ValueError(f"{data.data}: MPGAN needs {N_PARTICLES} particles per jet")
-        if len(particles) <= data.eval_jets:
+        if data.train_fraction:
+            split = int(round(data.train_fraction * len(particles)))
+        else:
+            split = len(particles) - data.eval_jets
+        if not 0 < split < len(particles) - 1:
             raise ValueError(
-                f"{data.data}: {len(particles)} jets, need more than --eval-jets {data.eval_jets}"
+                f"{data.data}: {len(particles)} jets cannot be split into training jets and at "
+                f"least two held-out ones (--eval-jets {data.eval_jets}, --train-fraction "
+                f"{data.train_fraction})"
             )
         self.device = torch.device(device)
-        split = len(particles) - data.eval_jets
+        self.train_real = particles[:split]  # the real-vs-real sample if too few are held out
         self.eval_real, self.eval_features = particles[split:], jet_features[split:]
         self.train_features = jet_features[:split]  # (pT, η, mass, n) of the training jets
+        self.eval_samples = data.eval_samples
         generator, discriminator = MPGenerator(model), MPDiscriminator(model)
+        maxima = feature_maxima(particles, data.normalisation)
+        generator.feature_maxima.copy_(torch.from_numpy(maxima))
         self.conditional = bool(model.labels)
         if self.conditional:
             generator.labels.fit(self.train_features)  # the statistics travel in checkpoints
@@ -86,7 +130,7 @@ class MPGANTask:
             "generator": generator.to(self.device),
             "discriminator": discriminator.to(self.device),
         }
-        self.train_set = JetDataset(particles[:split], self.standardise(self.train_features))
+        self.train_set = JetDataset(self.train_real, self.standardise(self.train_features), maxima)
         self.jet_type, self.selection_metric = data.jet_type, data.selection_metric
         lr_g = data.lr_generator or LR_GENERATOR[data.jet_type]
         self.optimizers = {
@@ -131,14 +175,23 @@ class MPGANTask:
         generator, discriminator = self.models["generator"], self.models["discriminator"]
         n = real[..., 3].gt(0).sum(1)  # the real jets' multiplicities
         with phase("discriminator") as d:  # G is frozen: called as it is
+            # The published order: D(real), then the noise and G, then D(fake) (with dropout,
+            # the order in which the random streams are read).
+            score_real = d.model(real, c)
             fake = generator.sample(n, c).detach()
-            loss_d = (d.model(real, c) - 1).square().mean() + d.model(fake, c).square().mean()
+            loss_d = (score_real - 1).square().mean() + d.model(fake, c).square().mean()
             d.update(loss_d)
         with phase("generator") as g:  # D is frozen: its gradients are neither kept nor averaged
             fake = g.model(generator.noise(len(n), n.device), n, c)
             loss_g = (discriminator(fake, c) - 1).square().mean()
             g.update(loss_g)
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+    @staticmethod
+    def autocast_dtype(device: str) -> torch.dtype | None:
+        """``--amp auto``: bf16 where the device runs it natively (:func:`mpgan.model.
+        autocast_dtype`), the read-out and the generator's output layer kept in fp32."""
+        return model_autocast_dtype(device)
 
     @torch.no_grad()
     def generate(
@@ -170,26 +223,39 @@ class MPGANTask:
                 for s in range(0, count, batch_size)
             ]
         generator.train()
-        return denormalise(torch.cat(parts).float().cpu().numpy())
+        maxima = generator.feature_maxima.cpu().numpy()
+        return denormalise(torch.cat(parts).float().cpu().numpy(), maxima)
+
+    def evaluation_samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(reference, other, other's jet features): the first N held-out jets, and N other
+        real jets — the next N held-out ones, or, when fewer than 2N are held out, the first N
+        training jets. N = ``--eval-samples`` (0: half the held-out jets), at most the held-out
+        jets."""
+        n = self.eval_samples or len(self.eval_real) // 2
+        if n > len(self.eval_real):
+            log.warning("--eval-samples %d: only %d jets held out", n, len(self.eval_real))
+            n = len(self.eval_real)
+        if 2 * n <= len(self.eval_real):
+            return self.eval_real[:n], self.eval_real[n : 2 * n], self.eval_features[n : 2 * n]
+        n = min(n, len(self.train_real))
+        return self.eval_real[:n], self.train_real[:n], self.train_features[:n]
 
     def evaluate(self) -> dict[str, float]:
         """The field's jet metrics (:func:`evaluation.jet_metrics.jet_metrics`, jetnet's) of
-        generated jets against the first half of the held-out jets (the reference), next to the
-        real-vs-real baseline (``real_*``: the second half against the reference, computed once
-        per task), and the FPND of both to the real JetNet class. The generated jets take the
-        multiplicities (and labels) of the second half, so that they and the real-vs-real
-        baseline answer the same question; every evaluation draws the same noise (seed 0), so
-        evaluations differ only by the generator."""
-        half = len(self.eval_real) // 2
-        reference, other = self.eval_real[:half], self.eval_real[half : 2 * half]
-        features = self.eval_features[half : 2 * half]
-        self.generated = self.generate(half, seed=0, jet_features=features)
+        generated jets against N held-out jets (the reference), next to the real-vs-real
+        baseline (``real_*``: N other real jets against the reference, computed once per task;
+        :meth:`evaluation_samples`), and the FPND of both to the real JetNet class. The
+        generated jets take the multiplicities (and labels) of the other real jets, so that they
+        and the real-vs-real baseline answer the same question; every evaluation draws the same
+        noise (seed 0), so evaluations differ only by the generator."""
+        reference, other, features = self.evaluation_samples()
+        self.generated = self.generate(len(other), seed=0, jet_features=features)
         if self.baseline is None:
             self.baseline = {f"real_{k}": v for k, v in jet_metrics(reference, other).items()}
             self.baseline["real_fpnd"] = fpnd(other, self.jet_type)
         metrics = jet_metrics(reference, self.generated)
         metrics["fpnd"] = fpnd(self.generated, self.jet_type)
-        return {**metrics, **self.baseline}
+        return {**metrics, "eval_samples": len(reference), **self.baseline}
 
     def report(self, out: Path) -> None:
         """``distributions.png`` (real vs generated, :func:`mpgan.report.plot_distributions`);

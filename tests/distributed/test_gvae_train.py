@@ -26,7 +26,7 @@ def test_gvae_two_ranks_end_to_end(launch, tmp_path, calorimeter_file, engine):
     proc = launch(
         f"{LAUNCHERS[engine]} distributed.train gvae "
         f"--data {calorimeter_file} --eval-events 8 --epochs 2 --steps 6 --batch-size 4 "
-        f"--log-every 3 --compression fp16 --scale-lr --warmup-steps 2 --out {out}",
+        f"--log-every 3 --compression fp16 --scale-lr sqrt --warmup-steps 2 --out {out}",
         timeout=240,
     )
     elapsed = time.monotonic() - start
@@ -37,9 +37,14 @@ def test_gvae_two_ranks_end_to_end(launch, tmp_path, calorimeter_file, engine):
     assert result["emd_median_random_pair"] > 0 and result["emd_median_gvae"] > 0
     assert result["emd_events"] == 8  # all 8 held-out events (fewer than --emd-events 100)
 
+    log = (out / "train.log").read_text()  # the run states how it scales, in one line each
+    assert "global batch 8 = 4 per rank × 2 rank(s); 5 optimizer steps per epoch" in log
+    assert "(×1.41, --scale-lr sqrt) after a 2-step warm-up from 1×" in log
+    assert "weak scaling: a global batch 2× one process's, so 2× fewer optimizer steps" in log
+
     config = json.loads((out / "config.json").read_text())
     assert config["world"]["size"] == 2 and config["training"]["batch_size"] == 4
-    assert config["training"]["compression"] == "fp16" and config["training"]["scale_lr"]
+    assert config["training"]["compression"] == "fp16" and config["training"]["scale_lr"] == "sqrt"
     assert config["world"]["engine"] == engine and config["resumes"] == []
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [int(r["step"]) for r in rows] == [3, 6]

@@ -4,37 +4,70 @@ the best-model selection on resume."""
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
 from distributed.config import read_config_file
-from distributed.loop import Prefetcher, amp_dtype, lr_factor
+from distributed.loop import (
+    LR_RULES,
+    Prefetcher,
+    TrainConfig,
+    amp_dtype,
+    batch_per_rank,
+    batch_ratio,
+    lr_factor,
+    lr_scale,
+)
 from distributed.records import BestModel
 from distributed.train import build_parser, main
+from gvae.task import GVAETask
+from mpgan.task import MPGANTask
 
 
 def test_lr_scaling_and_warmup():
-    assert lr_factor(0, 4, scale_lr=False, warmup_steps=0) == 1.0
-    assert lr_factor(0, 4, scale_lr=True, warmup_steps=0) == 4.0
-    ramp = [lr_factor(s, 4, scale_lr=True, warmup_steps=3) for s in range(5)]
+    assert [lr_scale(rule, 4) for rule in LR_RULES] == [1.0, 4.0, 2.0]  # none, linear, sqrt
+    assert lr_factor(0, 1.0, warmup_steps=0) == 1.0
+    assert lr_factor(0, 4.0, warmup_steps=0) == 4.0
+    ramp = [lr_factor(s, 4.0, warmup_steps=3) for s in range(5)]
     assert ramp == [2.0, 3.0, 4.0, 4.0, 4.0]  # 1 → 4 linearly, then flat
-    assert [lr_factor(s, 4, False, 4) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    assert [lr_factor(s, 1.0, 4) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
 
 
 def test_cosine_decay_after_warmup():
-    factors = [
-        lr_factor(s, 2, True, 2, "cosine", progress=s / 6, warmup_end=2 / 6) for s in range(7)
-    ]
+    factors = [lr_factor(s, 2.0, 2, "cosine", progress=s / 6, warmup_end=2 / 6) for s in range(7)]
     # warm-up 1 → 2, then 2·½(1 + cos(π·t)) for t = 0, ¼, ½, ¾, 1
     expected = [1.5, 2.0, 2.0, 1 + 2**-0.5, 1.0, 1 - 2**-0.5, 0.0]
     assert factors == pytest.approx(expected, abs=1e-12)
 
 
+def test_global_batch_splits_over_the_ranks_and_per_rank_batch_scales_it():
+    strong = TrainConfig(global_batch_size=256)
+    assert [batch_per_rank(strong, r) for r in (1, 2, 4)] == [256, 128, 64]
+    assert batch_ratio(strong, 4) == 1  # the same global batch as one process
+    with pytest.raises(ValueError, match="does not divide by 3 ranks"):
+        batch_per_rank(strong, 3)
+    assert batch_per_rank(strong, 3, strict=False) == 85  # an elastic world: rounded down
+    weak = TrainConfig(batch_size=32, global_batch_size=256)  # a per-rank batch wins
+    assert [batch_per_rank(weak, r) for r in (1, 4)] == [32, 32] and batch_ratio(weak, 4) == 4
+    with pytest.raises(ValueError, match="global-batch-size >= 1"):
+        TrainConfig(global_batch_size=0)
+
+
 def test_amp_choice():
-    assert amp_dtype("auto", "cpu") is None and amp_dtype("auto", "cuda:0") is torch.float16
-    assert amp_dtype("bf16", "cpu") is torch.bfloat16
+    """--amp auto is the model's precision where the device runs it natively: the MPGAN's bf16
+    only on CPUs with AVX512-BF16 or AMX (emulated, and slower than fp32, elsewhere)."""
+    assert amp_dtype("auto", "cpu", GVAETask.autocast_dtype("cpu")) is None
+    assert GVAETask.autocast_dtype("cuda:0") is torch.float16
+    flags = next(
+        line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")
+    ).split()
+    native = "avx512_bf16" in flags or "amx_bf16" in flags
+    expected = torch.bfloat16 if native else None
+    assert amp_dtype("auto", "cpu", MPGANTask.autocast_dtype("cpu")) is expected
+    assert amp_dtype("bf16", "cpu") is torch.bfloat16 and amp_dtype("off", "cpu") is None
     with pytest.raises(ValueError, match="fp16 needs CUDA"):
         amp_dtype("fp16", "cpu")
 
@@ -78,7 +111,7 @@ def test_config_file_errors(tmp_path):
         ('amp = "fp32"', "amp = 'fp32': choose from auto, off, bf16, fp16"),
         ('batch_size = "eight"', "batch-size = 'eight': expected an integer"),
         ("batch_size = 2.5", "batch-size = 2.5: expected an integer"),
-        ('scale_lr = "yes"', "scale-lr = 'yes': expected true or false"),
+        ('scale_lr = "yes"', "scale-lr = 'yes': choose from none, linear, sqrt"),
         ('edges = "none"', "edges = 'none': choose from within-channel, all"),
     ],
 )

@@ -75,3 +75,19 @@ def test_without_a_compiler_it_falls_back_to_pytorch(monkeypatch, tmp_path, capl
         assert 0.45 < kept.float().mean().item() < 0.55
     finally:
         leaky_dropout.kernels.cache_clear()
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_without_activation_it_is_dropout_alone(fused, dtype):
+    """``negative_slope=None`` (after a final linear layer): y = x or 0, scaled; eval: y = x."""
+    n, p = 200_000, 0.5
+    x = torch.randn(n, dtype=dtype).requires_grad_()
+    layer = LeakyReLUDropout(None, p, fused)
+    y = layer(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - (1 - p)) < 5 * math.sqrt(p * (1 - p) / n)
+    assert torch.equal(y[kept], x[kept] / (1 - p))  # negative inputs are not scaled by a slope
+    y.sum().backward()
+    assert torch.equal(x.grad, kept.to(dtype) / (1 - p))
+    assert torch.equal(layer.eval()(x), x)

@@ -11,8 +11,15 @@ from gnn.mlp import mlp
 
 
 def test_mlp_layout():
+    """Dropout after every Linear, a final linear one included (the published LinearNet)."""
     net = mlp([3, 5, 2], final_activation=False, dropout=0.1)
-    assert [type(m).__name__ for m in net] == ["Linear", "LeakyReLUDropout", "Linear"]
+    assert [type(m).__name__ for m in net] == ["Linear", "LeakyReLUDropout"] * 2
+    assert net[1].negative_slope == 0.2 and net[3].negative_slope is None
+    assert [type(m).__name__ for m in mlp([3, 5, 2], final_activation=False)] == [
+        "Linear",
+        "LeakyReLUDropout",
+        "Linear",
+    ]
     with pytest.raises(ValueError, match="input and output"):
         mlp([3])
 

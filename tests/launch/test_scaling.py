@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from launch.environment import horovod_env
-from launch.scaling import paper_table, scaling_table
+from launch.scaling import paper_table, quality_table, scaling_table
 from launch.scaling_model import Link, fit_link, predict, ring_allreduce_time
 from launch.scaling_model import main as model_main
 
@@ -87,6 +87,59 @@ def test_real_sweep_at_one_and_two_ranks(launch, tmp_path, calorimeter_file, lau
     prediction = pd.read_csv(study / "prediction.csv")
     assert prediction.gpus.tolist() == [8, 16] and (prediction.efficiency <= 1).all()
     assert (study / "prediction.md").read_text().startswith("# PREDICTION")
+
+
+def test_time_to_quality_table_on_known_curves():
+    """Time to quality: the training time of the first evaluation at or below the target, by
+    default np 1's final value × 1.15; its speedup over np 1."""
+    curves = {
+        1: pd.DataFrame({"step": [10, 20], "quality": [50.0, 40.0], "time_s": [5.0, 10.0]}),
+        2: pd.DataFrame({"step": [10, 20], "quality": [60.0, 45.0], "time_s": [3.0, 6.0]}),
+        4: pd.DataFrame({"step": [5, 10], "quality": [90.0, 70.0], "time_s": [4.0, 8.0]}),
+    }
+    for n, curve in curves.items():
+        curve["samples"] = curve.step * 32
+    table, target = quality_table(curves, None)
+    assert target == pytest.approx(46.0)
+    assert table.time_to_quality_s.tolist()[:2] == [10.0, 6.0]
+    assert np.isnan(table.time_to_quality_s[2])  # never reached
+    assert table.speedup_to_quality.tolist()[:2] == pytest.approx([1.0, 10 / 6])
+    assert table.quality_vs_smallest_np.tolist() == pytest.approx([1.0, 45 / 40, 70 / 40])
+    given = quality_table(curves, 55.0)[0].time_to_quality_s
+    assert given[:2].tolist() == [5.0, 6.0] and np.isnan(given[2])
+
+
+@pytest.mark.slow
+def test_real_time_to_quality_sweep(launch, tmp_path, calorimeter_file):
+    """A strong-scaling quality sweep at np 1 and 2: the same optimizer steps and samples (the
+    global batch split), the quality curve from each run's evaluations, the time to the target
+    recomputed from the runs' own timing lines."""
+    proc = launch(
+        f"python -m launch.scaling --model gvae --quality --mode strong --np 1 2 --batch-size 4 "
+        f"--out {tmp_path} --name study -- --data {calorimeter_file} --eval-events 8 "
+        "--epochs 1 --steps 6 --eval-every 3",
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    study = tmp_path / "study"
+    quality = pd.read_csv(study / "quality.csv")
+    assert quality.np.tolist() == [1, 2] and quality.steps.tolist() == [6, 6]
+    assert quality.samples.tolist() == [24, 24]  # global batch 4 in both
+    curves = pd.read_csv(study / "curves.csv")
+    assert curves[curves.np == 2].step.tolist() == [3, 6]
+    for n in (1, 2):
+        evaluations = pd.read_csv(study / "runs" / f"np{n}-r0-evaluations.csv")
+        lines = (study / "runs" / f"np{n}-r0.jsonl").read_text().splitlines()
+        times = np.cumsum([json.loads(line)["step_time"] for line in lines])
+        curve = curves[curves.np == n]
+        assert curve.quality.tolist() == pytest.approx(evaluations.emd_median_gvae, rel=1e-5)
+        assert curve.time_s.tolist() == pytest.approx([times[2], times[5]], rel=1e-5)
+    target = quality.final_quality[0] * 1.15
+    reached = curves[(curves.np == 2) & (curves.quality <= target)]
+    expected = reached.time_s.iloc[0] if len(reached) else np.nan
+    assert quality.time_to_quality_s[1] == pytest.approx(expected, nan_ok=True)
+    assert "time to quality" in (study / "quality.md").read_text()
+    assert (study / "quality.png").stat().st_size > 0
 
 
 def test_failed_run_is_one_line_and_leaves_nothing(launch, tmp_path):

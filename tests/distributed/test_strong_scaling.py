@@ -1,0 +1,44 @@
+"""Strong scaling makes the updates of one process: with a fixed global batch split over two
+ranks (Horovod and torchrun), both models' losses and parameters after a few steps equal one
+process's on the whole batch, up to the order of the sums; a per-rank batch (weak scaling)
+does not."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+PROBE = "tests/distributed/strong_scaling_probe.py"
+LAUNCHERS = {
+    "horovod-np2": "horovodrun -np 2 -H localhost:2 --gloo python",
+    "torch-np2": "torchrun --nproc-per-node 2",
+}
+
+
+@pytest.mark.slow
+def test_two_ranks_with_the_global_batch_make_one_process_updates(
+    launch, tmp_path, calorimeter_file, gluon_file
+):
+    args = f"{calorimeter_file} {gluon_file} {tmp_path} 3 8"
+    for command in ["python", *LAUNCHERS.values()]:
+        proc = launch(f"{command} {PROBE} {args}", timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    one = torch.load(tmp_path / "horovod-np1.pt", weights_only=False)
+    for name in LAUNCHERS:
+        two = torch.load(tmp_path / f"{name}.pt", weights_only=False)
+        for model in ("gvae", "mpgan"):
+            assert two[model]["names"] == one[model]["names"]
+            torch.testing.assert_close(
+                two[model]["losses"], one[model]["losses"], rtol=1e-5, atol=1e-7
+            )
+            torch.testing.assert_close(
+                two[model]["params"], one[model]["params"], rtol=1e-5, atol=1e-6
+            )
+    # What the test tells apart: a per-rank batch of 6 (a global 12) is another training.
+    proc = launch(
+        f"{LAUNCHERS['horovod-np2']} {PROBE} {calorimeter_file} {gluon_file} {tmp_path} 3 12",
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    weak = torch.load(tmp_path / "horovod-np2.pt", weights_only=False)
+    assert not torch.allclose(weak["gvae"]["params"], one["gvae"]["params"], rtol=1e-3)
