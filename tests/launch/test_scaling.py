@@ -97,7 +97,7 @@ def test_time_to_quality_table_on_known_curves():
         2: pd.DataFrame({"step": [10, 20], "quality": [60.0, 45.0], "time_s": [3.0, 6.0]}),
         4: pd.DataFrame({"step": [5, 10], "quality": [90.0, 70.0], "time_s": [4.0, 8.0]}),
     }
-    for n, curve in curves.items():
+    for curve in curves.values():
         curve["samples"] = curve.step * 32
     table, target = quality_table(curves, None)
     assert target == pytest.approx(46.0)
