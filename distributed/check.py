@@ -1,13 +1,17 @@
 """Health check of the engine: collectives and gradient averaging, verified on the live world.
 
-``python -m distributed.train check`` runs it on whatever world it was launched in (one
-process, ``horovodrun -np 4``, ``torchrun --nproc-per-node 4``, a Slurm allocation): run it
-before spending GPU hours.
+    python -m distributed.check                                  # one process
+    horovodrun -np 4 -H localhost:4 python -m distributed.check
+    torchrun --nproc-per-node 4 -m distributed.check
+
+It runs on whatever world it was launched in (a Slurm allocation too): run it before spending
+GPU hours. It prints ``check: PASSED`` or ``check: FAILED``, writes ``check.json`` (and
+``config.json``, ``train.log``) into ``--out``, and exits 1 if anything disagrees.
 
 1. Collectives: ``allreduce`` of (rank + 1) must give size(size+1)/2 (sum) and (size+1)/2
    (mean); a per-rank random vector broadcast from rank 0 must be identical everywhere.
 2. Data-parallel training: a linear regression y = X·w* + ε in float64 is trained through the
-   training loop's own update path (:class:`distributed.loop.Updater`: Horovod's
+   training loop's own update path (:class:`distributed.update.Updater`: Horovod's
    DistributedOptimizer or torch's DistributedDataParallel around SGD), each rank on its own
    shard of every global batch ([B·size, F] split into ``size`` blocks of B rows). Afterwards
    every rank must hold the same parameters, and they must equal a single-process replay with
@@ -17,20 +21,27 @@ before spending GPU hours.
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
-from dataclasses import dataclass, field
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
+from distributed.config import HelpFormatter, add_dataclass_arguments, dataclass_from_args
 from distributed.engine import Engine
-from distributed.loop import Updater
-from distributed.runtime import RankInfo
+from distributed.runtime import RankInfo, init_rank, setup_logging
+from distributed.update import Updater
+from events.files import atomic_write
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class CheckConfig:
+class CheckOptions:
     """Health check: collectives + data-parallel SGD on a linear regression."""
 
     steps: int = field(default=200, metadata={"help": "optimizer steps of the regression"})
@@ -70,7 +81,7 @@ def collective_roundtrip(engine: Engine) -> dict:
     }
 
 
-def _regression_data(cfg: CheckConfig, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _regression_data(cfg: CheckOptions, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The global data set, identical on every rank: X [steps·B·size, F], y [steps·B·size, 1]."""
     gen = torch.Generator().manual_seed(seed)
     n_rows = cfg.steps * cfg.batch_size * size
@@ -80,7 +91,7 @@ def _regression_data(cfg: CheckConfig, size: int, seed: int) -> tuple[torch.Tens
     return x, y
 
 
-def data_parallel_regression(engine: Engine, cfg: CheckConfig, seed: int) -> dict:
+def data_parallel_regression(engine: Engine, cfg: CheckOptions, seed: int) -> dict:
     """Train through the loop's update path on shards, then compare with a full-batch replay."""
     x, y = _regression_data(cfg, engine.size, seed)
     model = torch.nn.Linear(cfg.features, 1).double()  # initialised differently on each rank
@@ -131,7 +142,7 @@ def data_parallel_regression(engine: Engine, cfg: CheckConfig, seed: int) -> dic
     }
 
 
-def run_check(engine: Engine, info: RankInfo, cfg: CheckConfig, seed: int) -> dict:
+def run_check(engine: Engine, info: RankInfo, cfg: CheckOptions, seed: int) -> dict:
     """Run both checks and gather every rank's :class:`RankInfo`; all ranks return the same."""
     ranks = engine.allgather_object(info.as_dict())
     collectives = collective_roundtrip(engine)
@@ -161,3 +172,49 @@ def run_check(engine: Engine, info: RankInfo, cfg: CheckConfig, seed: int) -> di
         "training": training,
         "ok": collectives["ok"] and training["ok"],
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m distributed.check``: run the check on this world; 0 if it passed, 1 if not,
+    2 on a bad option."""
+    from distributed.train import add_process_arguments, engine_choice  # (the same options)
+
+    parser = argparse.ArgumentParser(
+        prog="python -m distributed.check",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=HelpFormatter,
+    )
+    run = parser.add_argument_group("run", "where the results go and how this process runs")
+    run.add_argument(
+        "--out", type=Path, default=None, help="directory (default: runs/<UTC time>-check)"
+    )
+    add_process_arguments(run)
+    add_dataclass_arguments(parser, CheckOptions, "check")
+    args = parser.parse_args(argv)
+    try:
+        cfg = dataclass_from_args(CheckOptions, args)
+        engine, info = init_rank(engine_choice(args), args.threads_per_rank, args.seed)
+    except ValueError as err:
+        print(f"distributed.check: error: {err}", file=sys.stderr)
+        return 2
+    name = f"runs/{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-check"
+    out = Path(args.out or engine.broadcast_object(name))
+    if info.is_root:
+        out.mkdir(parents=True, exist_ok=True)
+        record = {
+            "task": "check",
+            "argv": sys.argv[1:],
+            "world": info.as_dict(),
+            "check": asdict(cfg),
+        }
+        atomic_write(out / "config.json", json.dumps(record, indent=2) + "\n")
+    setup_logging(engine, out / "train.log")
+    result = run_check(engine, info, cfg, seed=args.seed)
+    if info.is_root:
+        atomic_write(out / "check.json", json.dumps(result, indent=2) + "\n")
+        log.info("check: %s; outputs in %s/", "PASSED" if result["ok"] else "FAILED", out)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -29,6 +29,7 @@ import torch
 
 from distributed.runtime import seed_rank
 from distributed.sampler import Position
+from events.files import atomic_write, read_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -68,27 +69,24 @@ def save_checkpoint(
     position: Position,
     extra: dict,
 ) -> None:
-    """Write the checkpoint (rank 0 only; ``rng``: every rank's :func:`rng_state`, by rank)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as f:
-        torch.save(
-            {
-                "models": {k: m.state_dict() for k, m in models.items()},
-                "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
-                "scalers": {k: s.state_dict() for k, s in scalers.items()},
-                "rng": rng,
-                "step": position.step,
-                "position": vars(position),
-                "world_size": len(rng),
-                **extra,
-            },
-            f,
-        )
-        f.flush()
-        os.fsync(f.fileno())
-    if os.environ.get(FAULT) == f"checkpoint-rename:{position.step}":
-        os.kill(os.getpid(), signal.SIGKILL)
-    tmp.replace(path)
+    """Write the checkpoint (rank 0 only; ``rng``: every rank's :func:`rng_state`, by rank),
+    atomically (:func:`events.files.atomic_write`)."""
+    state = {
+        "models": {k: m.state_dict() for k, m in models.items()},
+        "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+        "scalers": {k: s.state_dict() for k, s in scalers.items()},
+        "rng": rng,
+        "step": position.step,
+        "position": vars(position),
+        "world_size": len(rng),
+        **extra,
+    }
+
+    def fault() -> None:  # the tests' kill between a complete temporary file and the rename
+        if os.environ.get(FAULT) == f"checkpoint-rename:{position.step}":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    atomic_write(path, lambda f: torch.save(state, f), before_rename=fault)
 
 
 def load_checkpoint(
@@ -100,8 +98,10 @@ def load_checkpoint(
     size: int,
     seed: int,
 ) -> Position:
-    """Restore what :func:`save_checkpoint` wrote (call on every rank); returns the position."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    """Restore what :func:`save_checkpoint` wrote (call on every rank); returns the position.
+    Raises ``ValueError`` for a damaged or cut-short file (:func:`events.files.read_checkpoint`).
+    """
+    state = read_checkpoint(path)
     for name, model in models.items():
         model.load_state_dict(state["models"][name])
     for name, optimizer in optimizers.items():

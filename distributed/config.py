@@ -3,8 +3,9 @@
 A field's help text is its ``metadata["help"]``; booleans become ``--flag/--no-flag``.
 :func:`read_config_file` reads ``--config FILE`` (TOML or YAML): option names as keys
 (``batch_size`` or ``batch-size``), optionally grouped in tables, which are flattened; each value
-is checked as its flag would be (type, choices), so a typo fails with one line instead of
-running something else.
+is checked as its flag would be (type, choices) — a string is parsed as the flag parses its
+text, so ``lr: 3e-3`` (a string to YAML 1.1) works as ``--lr 3e-3`` does —, so a typo fails
+with one line instead of running something else.
 """
 
 from __future__ import annotations
@@ -117,12 +118,20 @@ def _checked(path: str, action: argparse.Action, value: Any) -> Any:
             raise ValueError(f"{path}: {name} = {value!r}: expected true or false")
         return value
     kind = action.type
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"{path}: {name} = {value!r}: expected an integer")
-    if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise ValueError(f"{path}: {name} = {value!r}: expected a number")
-    if kind is not None:
-        value = kind(value) if kind in (int, float) else kind(str(value))
+    if kind in (int, float):
+        # A string is parsed as the flag parses its text (YAML 1.1 reads 3e-3 as a string).
+        expected = "an integer" if kind is int else "a number"
+        numeric = (int,) if kind is int else (int, float)
+        if isinstance(value, str):
+            try:
+                value = kind(value.strip())
+            except ValueError:
+                raise ValueError(f"{path}: {name} = {value!r}: expected {expected}") from None
+        elif isinstance(value, bool) or not isinstance(value, numeric):
+            raise ValueError(f"{path}: {name} = {value!r}: expected {expected}")
+        value = kind(value)
+    elif kind is not None:
+        value = kind(str(value))
     if action.choices is not None and value not in action.choices:
         choices = ", ".join(map(str, action.choices))
         raise ValueError(f"{path}: {name} = {value!r}: choose from {choices}")

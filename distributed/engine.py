@@ -12,6 +12,7 @@ Horovod or calls ``torch.distributed``:
     optimizer_step(optimizer, scaler)                    apply them
     broadcast_state(models, optimizers)                  rank 0's state everywhere
     allreduce(tensor, op), broadcast_object(obj), allgather_object(obj)
+    run_elastic(body, models, optimizers, on_reset, …)   Horovod elastic (torch: restarts)
 
 :func:`detect_backend` reads the launcher from the environment: torchrun sets ``RANK``,
 ``WORLD_SIZE``, ``LOCAL_RANK`` and ``TORCHELASTIC_RUN_ID``; horovodrun and mpirun set
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import torch
@@ -62,6 +63,16 @@ class Engine(Protocol):
     def allreduce(self, tensor: torch.Tensor, op: str = "mean") -> torch.Tensor: ...
     def broadcast_object(self, obj: Any) -> Any: ...
     def allgather_object(self, obj: Any) -> list: ...
+    def run_elastic(
+        self,
+        body: Callable[[Any], None],
+        models: Mapping[str, torch.nn.Module],
+        optimizers: Mapping[str, Any],
+        on_reset: Callable[[Any], None],
+        **values: Any,
+    ) -> Any:
+        """Run ``body(state)`` so that it survives lost workers; ``state`` holds the models,
+        optimizers and ``values``, committed by ``state.commit()`` (Horovod elastic)."""
 
 
 def detect_backend(env: Mapping[str, str] | None = None) -> str:

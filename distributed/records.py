@@ -21,6 +21,7 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from distributed.task import Task
+from events.files import atomic_write, read_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class BestModel:
         self.metric = task.selection_metric
         self.best = math.inf
         if resume and (out / "best.pt").is_file():
-            saved = torch.load(out / "best.pt", map_location="cpu", weights_only=False)["selection"]
+            saved = read_checkpoint(out / "best.pt")["selection"]
             if saved["metric"] == self.metric:
                 self.best = saved["value"]
             else:
@@ -60,11 +61,9 @@ class BestModel:
         value = metrics[self.metric]
         if value < self.best:
             self.best = value
-            state = torch.load(self.out / "checkpoint.pt", map_location="cpu", weights_only=False)
+            state = read_checkpoint(self.out / "checkpoint.pt")
             state["selection"] = {"metric": self.metric, "value": value, "step": step}
-            tmp = self.out / "best.pt.tmp"
-            torch.save(state, tmp)
-            tmp.replace(self.out / "best.pt")
+            atomic_write(self.out / "best.pt", lambda f: torch.save(state, f))
             log.info("step %d: %s %.4g, the best so far -> best.pt", step, self.metric, value)
         return metrics
 

@@ -8,7 +8,7 @@ it, and the maths of one step. It never calls an engine: the loop shards its dat
         with phase("gvae") as gvae:          # the parameters of every *other* model are frozen
             losses = self.losses(batch, gvae.model)   # the trained model, called as the engine
             gvae.update(losses["total"])     # needs: backward, average, (unscale, clip,) step
-        return {name: value.item() for name, value in losses.items()}
+        return {name: value.detach() for name, value in losses.items()}  # tensors: no sync
 
 Inside a phase, call the model being trained through ``phase.model`` (under torchrun that is its
 DistributedDataParallel wrapper, under Horovod the model itself) and every other model directly.
@@ -52,8 +52,9 @@ class Task(Protocol):
     def collate(self, items: list[Any]) -> Any:
         """Turn dataset items into a CPU batch (runs in loader workers; the loop moves it)."""
 
-    def step(self, batch: Any, phase: Phase) -> dict[str, float]:
-        """One training step; returns scalar metrics (averaged over ranks by the loop)."""
+    def step(self, batch: Any, phase: Phase) -> dict[str, torch.Tensor]:
+        """One training step; returns scalar metrics as detached tensors (the loop averages
+        them over ranks on logging steps, the only time they leave the device)."""
 
     def autocast_dtype(self, device: str) -> torch.dtype | None:
         """The mixed precision ``--amp auto`` uses on ``device`` (None: full precision)."""

@@ -114,3 +114,8 @@ class TorchEngine:
         gathered: list[Any] = [None] * self.size
         dist.all_gather_object(gathered, obj)
         return gathered
+
+    def run_elastic(self, body, models, optimizers, on_reset, **values) -> Any:
+        """torch.distributed has no in-process elastic world: ``torchrun --max-restarts``
+        restarts the workers, which resume from the last checkpoint instead."""
+        raise ValueError("--elastic needs Horovod (horovodrun); torchrun restarts instead")

@@ -4,45 +4,47 @@ One process, Horovod, torchrun, a cluster::
 
     python -m distributed.train gvae --steps 200
     horovodrun -np 4 -H localhost:4 python -m distributed.train gvae
-    horovodrun -np 8 -H host1:4,host2:4 python -m distributed.train gvae
     mpirun -np 4 python -m distributed.train gvae          # Open MPI 4 directly
     torchrun --nproc-per-node 4 -m distributed.train gvae   # torch.distributed (DDP)
-    horovodrun -np 2 --min-np 1 --max-np 2 --host-discovery-script launch/discover_hosts.sh \\
+    horovodrun -np 2 --min-np 1 --max-np 2 --network-interface lo \\
+        --host-discovery-script launch/discover_hosts.sh \\
         python -m distributed.train gvae --elastic --out runs/elastic   # survives a lost worker
     python -m distributed.train gvae --help                  # every option of that model
 
-MODELs: ``gvae`` (graph VAE on calorimeter hits, ``gvae/``), ``mpgan`` (message-passing GAN on
-JetNet-layout jets, ``mpgan/``) and ``check`` (the health check, ``distributed/check.py``:
-collectives and gradient averaging on the live world; exits non-zero if anything disagrees).
-The engine follows the launcher (``--backend`` overrides it): torchrun → torch.distributed,
-horovodrun/mpirun → Horovod.
+MODELs are the packages registered under the ``lhc_graph_gen.models`` entry points
+(``pyproject.toml``): ``gvae`` (graph VAE on calorimeter hits) and ``mpgan`` (message-passing
+GAN on JetNet-layout jets). Each package's ``spec`` module says what the trainer needs
+(``gvae/spec.py``); a run imports only its own model. The engine follows the launcher
+(``--engine`` overrides it): torchrun → torch.distributed, horovodrun/mpirun → Horovod. The
+health check of a new cluster is ``python -m distributed.check``.
 
 Every run writes a run directory (``--out``, default ``runs/<UTC time>-<MODEL>``): at the start
-``config.json`` (every resolved option, the world, and one entry per resume) and ``train.log``;
-for models also ``metrics.csv``, ``timing.jsonl`` (per-step timing), ``checkpoint.pt``,
-``evaluation.json`` and the model's report. Rank 0 writes, the others compute. A run directory
-that holds a checkpoint is resumed (``--resume auto``, the default): so a run restarted by
-``torchrun --max-restarts`` continues where its last checkpoint left it.
+``config.json`` (every resolved option, the world, and one entry per resume) and ``train.log``,
+then ``metrics.csv``, ``timing.jsonl`` (per-step timing), ``checkpoint.pt``, ``evaluation.json``
+and the model's report. Rank 0 writes, the others compute. A run directory that holds a
+checkpoint is resumed (``--resume auto``, the default): so a run restarted by ``torchrun
+--max-restarts`` continues where its last checkpoint left it; a resume with other model options
+is refused before anything in the directory changes.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import logging
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 
 import psutil
-import torch
 
-from distributed.check import CheckConfig, run_check
 from distributed.config import (
     HelpFormatter,
     add_dataclass_arguments,
@@ -51,129 +53,150 @@ from distributed.config import (
     read_config_file,
 )
 from distributed.engine import BACKENDS, Engine
-from distributed.loop import TrainConfig, train
+from distributed.loop import train
+from distributed.options import TrainOptions
 from distributed.runtime import init_rank, setup_logging
 from distributed.task import Task
-from gvae.hits import HitGraphConfig
-from gvae.loss import LossWeights
-from gvae.model import GVAEConfig
-from gvae.task import GVAEData, GVAETask
-from mpgan.model import MPGANConfig
-from mpgan.presets import PRESETS as MPGAN_PRESETS
-from mpgan.task import MPGANData, MPGANTask
+from events.files import atomic_write, read_checkpoint
 
 log = logging.getLogger("distributed.train")
+
+ENTRY_POINTS = "lhc_graph_gen.models"
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A trainable model: its option groups (title, config dataclass) and how to build its task."""
+    """What a model package's ``spec`` module gives the trainer (see ``gvae/spec.py``)."""
 
-    help: str
-    configs: tuple[tuple[str, type], ...]
-    build: Callable[..., object] | None  # build(*configs, device=...) -> Task; None = check
-    defaults: dict = dataclasses.field(default_factory=dict)  # the model's own loop defaults
-    presets: dict = dataclasses.field(default_factory=dict)  # --preset NAME -> option values
+    name: str
+    help: str  # one line
+    options: tuple[tuple[str, type], ...]  # option groups: (title, dataclass)
+    task: type  # task(*options, device=...) -> Task
+    defaults: dict  # the model's own defaults of any option (the training group's included)
+    presets: dict  # --preset NAME -> option values
+    resumable: frozenset  # options of the model's groups a resumed run may change
 
-
-MODELS = {
-    "gvae": ModelSpec(
-        "graph VAE on tracker/ECAL/HCAL hits",
-        (
-            ("data", GVAEData),
-            ("graphs", HitGraphConfig),
-            ("model", GVAEConfig),
-            ("loss", LossWeights),
-        ),
-        GVAETask,
-        # About 7 minutes on one CPU core with the default data. The cosine decay settles the
-        # model: at a constant lr the loss still jumps late in training (median EMD 31 or 113
-        # GeV in two runs, depending on where the last step lands). Event graphs are cached, so
-        # batching in the step costs less than handing batches over from a loader process
-        # (launch/bench_gvae.py): no loader workers.
-        defaults={"epochs": 30, "lr_decay": "cosine", "loader_workers": 0},
-    ),
-    "mpgan": ModelSpec(
-        "message-passing GAN for jets (JetNet layout)",
-        (("data", MPGANData), ("model", MPGANConfig)),
-        MPGANTask,
-        # --amp auto: bf16 where native (7x the published formulation on an AVX512-BF16 CPU,
-        # launch/bench_mpgan.py), fp32 elsewhere (bf16 is emulated on AVX2-only CPUs).
-        defaults={"global_batch_size": 256, "epochs": 5},
-        presets=MPGAN_PRESETS,
-    ),
-    "check": ModelSpec("health check of the engine (no model)", (("check", CheckConfig),), None),
-}
+    @classmethod
+    def from_module(cls, name: str, module: ModuleType) -> ModelSpec:
+        return cls(
+            name, module.HELP, tuple(module.OPTIONS), module.TASK, dict(module.DEFAULTS),
+            dict(getattr(module, "PRESETS", {})), frozenset(getattr(module, "RESUMABLE", ())),
+        )  # fmt: skip
 
 
-def build_parser(
-    config_defaults: dict | None = None, model: str | None = None
-) -> argparse.ArgumentParser:
-    """The CLI; ``config_defaults`` (from ``--preset`` and ``--config``) replace the defaults of
-    ``model`` (of every model if None)."""
+def model_names() -> list[str]:
+    """The registered models (entry points of ``lhc_graph_gen.models``), without importing them."""
+    return sorted(e.name for e in entry_points(group=ENTRY_POINTS))
+
+
+def load_spec(name: str) -> ModelSpec:
+    """Import model ``name``'s spec module (and so its package, nothing else)."""
+    (entry,) = [e for e in entry_points(group=ENTRY_POINTS) if e.name == name]
+    return ModelSpec.from_module(name, importlib.import_module(entry.value))
+
+
+def model_parser(spec: ModelSpec, defaults: dict | None = None) -> argparse.ArgumentParser:
+    """The options of ``python -m distributed.train MODEL``: run, the model's groups, training;
+    ``defaults`` (from ``--preset`` and ``--config``) replace the model's own."""
     parser = argparse.ArgumentParser(
-        prog="python -m distributed.train",
-        description=__doc__.split("\n\n")[0],
+        prog=f"python -m distributed.train {spec.name}",
+        description=f"{spec.help}. Options per group, with their defaults.",
         epilog="Launch under horovodrun, mpirun or torchrun for several ranks; see README.md.",
         formatter_class=HelpFormatter,
     )
-    models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
-    parser.model_parsers = {}  # MODEL -> its subparser (for --config validation)
-    for name, spec in MODELS.items():
-        sub = parser.model_parsers[name] = models.add_parser(
-            name,
-            help=spec.help,
-            description=f"{spec.help}. Options per group, with their defaults.",
-            formatter_class=HelpFormatter,
-        )
-        run = sub.add_argument_group("run", "where the run goes and how this process runs")
+    run = parser.add_argument_group("run", "where the run goes and how this process runs")
+    run.add_argument(
+        "--out", type=Path, default=None, help="run directory (default: runs/<UTC time>-MODEL)"
+    )
+    add_process_arguments(run)
+    run.add_argument(
+        "--config", type=Path, default=None, help="TOML or YAML file of options; flags win"
+    )
+    if spec.presets:
         run.add_argument(
-            "--out", type=Path, default=None, help="run directory (default: runs/<UTC time>-MODEL)"
+            "--preset",
+            choices=sorted(spec.presets),
+            default=None,
+            help="paper: the published runs' settings (fp32, global batch 256, 3000 epochs, "
+            "70/30 split, evaluation every 5 epochs on 50 000 jets, best by W1M, per-class "
+            "maxima; mpgan/presets.py); --config and flags win",
         )
-        run.add_argument(
-            "--threads-per-rank",
-            type=int,
-            default=1,
-            help="torch CPU threads per rank; 0 = cores // ranks on the host",
-        )
-        run.add_argument("--seed", type=int, default=0, help="base seed; rank r uses seed + r")
-        run.add_argument(
-            "--backend",
-            choices=BACKENDS,
-            default="auto",
-            help="engine: auto = torch under torchrun, horovod under horovodrun/mpirun (and for "
-            "one process when Horovod is installed)",
-        )
-        run.add_argument(
-            "--config", type=Path, default=None, help="TOML or YAML file of options; flags win"
-        )
-        if spec.presets:
-            run.add_argument(
-                "--preset",
-                choices=sorted(spec.presets),
-                default=None,
-                help="paper: the published runs' settings (fp32, global batch 256, 3000 epochs, "
-                "70/30 split, evaluation every 5 epochs on 50 000 jets, best by W1M, per-class "
-                "maxima; mpgan/presets.py); --config and flags win",
-            )
-        if spec.build:
-            run.add_argument(
-                "--resume",
-                nargs="?",
-                const="always",
-                default="auto",
-                choices=["auto", "always", "never"],
-                help="continue the run in --out from its checkpoint.pt: auto (the default) when "
-                "there is one, always (a bare --resume; an error without one), never (start "
-                "over); raise --steps/--epochs to train further",
-            )
-        groups = (*spec.configs, *((("training", TrainConfig),) if spec.build else ()))
-        for title, config_cls in groups:
-            add_dataclass_arguments(sub, config_cls, title)
-        sub.set_defaults(**spec.defaults)
-        if model in (None, name):
-            sub.set_defaults(**(config_defaults or {}))
+    run.add_argument(
+        "--resume",
+        nargs="?",
+        const="always",
+        default="auto",
+        choices=["auto", "always", "never"],
+        help="continue the run in --out from its checkpoint.pt: auto (the default) when there "
+        "is one, always (a bare --resume; an error without one), never (start over); raise "
+        "--steps/--epochs to train further",
+    )
+    for title, options in (*spec.options, ("training", TrainOptions)):
+        add_dataclass_arguments(parser, options, title)
+    parser.set_defaults(**spec.defaults)
+    parser.set_defaults(**(defaults or {}))
     return parser
+
+
+def add_process_arguments(group: argparse._ArgumentGroup) -> None:
+    """How this process runs: threads, seed, engine (also ``python -m distributed.check``)."""
+    group.add_argument(
+        "--threads-per-rank",
+        type=int,
+        default=1,
+        help="torch CPU threads per rank; 0 = cores // ranks on the host",
+    )
+    group.add_argument("--seed", type=int, default=0, help="base seed; rank r uses seed + r")
+    group.add_argument(
+        "--engine",
+        choices=BACKENDS,
+        default="auto",
+        help="auto = torch.distributed under torchrun, Horovod under horovodrun/mpirun (and for "
+        "one process when Horovod is installed)",
+    )
+    group.add_argument(  # the name until 0.1: "backend" is Gloo/NCCL/MPI to everyone else
+        "--backend", choices=BACKENDS, default=None, dest="old_backend", help=argparse.SUPPRESS
+    )
+
+
+def engine_choice(args: argparse.Namespace) -> str:
+    """``--engine``, or the deprecated ``--backend`` with a warning."""
+    if args.old_backend is not None:
+        print("warning: --backend is deprecated, use --engine", file=sys.stderr)
+        return args.old_backend
+    return args.engine
+
+
+def parse(argv: list[str]) -> tuple[ModelSpec, argparse.Namespace]:
+    """The model of ``argv[0]`` and its options: its defaults, then a ``--preset``'s values,
+    then a ``--config`` file's, then the flags (each value checked as its flag would be)."""
+    names = model_names()
+    if not argv or argv[0] not in names:
+        top = argparse.ArgumentParser(
+            prog="python -m distributed.train",
+            description=__doc__.split("\n\n")[0],
+            epilog="python -m distributed.train MODEL --help: the options of a model.",
+        )
+        helps = "; ".join(f"{n}: {load_spec(n).help}" for n in names)  # (for --help only)
+        top.add_argument("model", choices=names, metavar="MODEL", help=helps)
+        top.parse_args(argv[:1])  # --help, or an error naming the models; both exit
+    spec = load_spec(argv[0])
+    args = model_parser(spec).parse_args(argv[1:])
+    actions = {
+        a.dest: a
+        for a in model_parser(spec)._actions
+        if a.dest not in ("help", "config", "preset", "old_backend")
+    }
+    defaults = {}
+    if getattr(args, "preset", None):
+        preset = spec.presets[args.preset]
+        defaults.update(check_options(f"--preset {args.preset}", preset, actions))
+    if args.config is not None:
+        defaults.update(read_config_file(args.config, actions))
+    if defaults:
+        args = model_parser(spec, defaults).parse_args(argv[1:])
+    args.model = spec.name
+    return spec, args
 
 
 def jsonable(config: object) -> dict:
@@ -191,20 +214,18 @@ def default_run_dir(model: str) -> Path:
     return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}-{model}"
 
 
-def run(args: argparse.Namespace) -> int:
-    spec = MODELS[args.model]
-    configs = [dataclass_from_args(cls, args) for _, cls in spec.configs]
-    loop_cfg = dataclass_from_args(TrainConfig, args) if spec.build else None
-    if loop_cfg and loop_cfg.elastic and args.out is None:
+def run(spec: ModelSpec, args: argparse.Namespace) -> int:
+    """Check every option, join the world, build the task, train, write the results."""
+    options = [dataclass_from_args(cls, args) for _, cls in spec.options]
+    training = dataclass_from_args(TrainOptions, args)
+    if training.elastic and args.out is None:
         raise ValueError("--elastic needs --out RUN_DIR (workers that join later must find it)")
-    engine, info = init_rank(args.backend, args.threads_per_rank, args.seed)
-    elastic = bool(loop_cfg and loop_cfg.elastic)
-    if elastic and engine.name != "horovod":
-        raise ValueError("--elastic needs Horovod (horovodrun --gloo); torchrun restarts instead")
+    engine, info = init_rank(engine_choice(args), args.threads_per_rank, args.seed)
+    if training.elastic and engine.name != "horovod":
+        raise ValueError("--elastic needs Horovod (horovodrun); torchrun restarts instead")
 
     # Rank 0 names the run directory; everyone uses its choice (elastic: --out, no collective).
-    out = args.out or engine.broadcast_object(str(default_run_dir(args.model)))
-    out = Path(out)
+    out = Path(args.out or engine.broadcast_object(str(default_run_dir(args.model))))
     record = {
         "task": args.model,  # ("model" is the architecture's option group)
         "argv": sys.argv[1:],
@@ -215,46 +236,61 @@ def run(args: argparse.Namespace) -> int:
             "threads": info.threads,
         },
         "seed": args.seed,
-        **{title: jsonable(c) for (title, _), c in zip(spec.configs, configs, strict=True)},
-        **({"training": jsonable(loop_cfg)} if loop_cfg else {}),
+        **{title: jsonable(o) for (title, _), o in zip(spec.options, options, strict=True)},
+        "training": jsonable(training),
     }
-
-    if spec.build is None:  # the health check
-        if info.is_root:
-            out.mkdir(parents=True, exist_ok=True)
-            write_config(out, record, resumed_at=None)
-        setup_logging(engine, out / "train.log")
-        result = run_check(engine, info, configs[0], seed=args.seed)
-        ok = result["ok"]
-    else:
-        checkpoint = out / "checkpoint.pt"
-        if args.resume == "always" and not checkpoint.is_file():
-            raise FileNotFoundError(f"--resume needs --out RUN_DIR with a checkpoint.pt ({out})")
-        resume = args.resume != "never" and checkpoint.is_file()
-        setup_logging(engine)  # stderr until the run directory exists (the task logs its set-up)
-        task = build_task(spec, configs, info.device, engine, elastic)
-        if info.is_root:
-            out.mkdir(parents=True, exist_ok=True)
-            write_config(out, record, resumed_at=checkpoint if resume else None)
-        setup_logging(engine, out / "train.log")
-        log.info("%s on %d rank(s) (%s), run directory %s", args.model, info.size, info.engine, out)
-        if getattr(args, "preset", None):
-            log_preset(args, spec.presets[args.preset])
-        if resume:
-            restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
-            log.info(
-                "resuming from %s%s",
-                checkpoint,
-                f" (torchrun restart {restart})" if restart != "0" else "",
-            )
-        result = train(task, loop_cfg, engine, info, out, args.seed, record, resume=resume)
-        ok = True
+    checkpoint = out / "checkpoint.pt"
+    if args.resume == "always" and not checkpoint.is_file():
+        raise FileNotFoundError(f"--resume needs --out RUN_DIR with a checkpoint.pt ({out})")
+    resume = args.resume != "never" and checkpoint.is_file()
+    if resume:  # refused before anything in the run directory changes
+        check_resumable(checkpoint, record, spec)
+    setup_logging(engine)  # stderr until the run directory exists (the task logs its set-up)
+    task = build_task(spec, options, info.device, engine, training.elastic)
+    if info.is_root:
+        out.mkdir(parents=True, exist_ok=True)
+        write_config(out, record, resumed_at=checkpoint if resume else None)
+    setup_logging(engine, out / "train.log")
+    log.info("%s on %d rank(s) (%s), run directory %s", args.model, info.size, info.engine, out)
+    if getattr(args, "preset", None):
+        log_preset(args, spec.presets[args.preset])
+    if resume:
+        restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        log.info(
+            "resuming from %s%s",
+            checkpoint,
+            f" (torchrun restart {restart})" if restart != "0" else "",
+        )
+    result = train(task, training, engine, info, out, args.seed, record, resume=resume)
     if engine.rank == 0:  # (after an elastic reset, maybe another process than at the start)
-        name = "check.json" if spec.build is None else "evaluation.json"
-        (out / name).write_text(json.dumps(result, indent=2) + "\n")
-        status = ("PASSED" if ok else "FAILED") if spec.build is None else "done"
-        log.info("%s: %s; outputs in %s/", args.model, status, out)
-    return 0 if ok else 1
+        atomic_write(out / "evaluation.json", json.dumps(result, indent=2) + "\n")
+        log.info("%s: done; outputs in %s/", args.model, out)
+    return 0
+
+
+def check_resumable(checkpoint: Path, record: dict, spec: ModelSpec) -> None:
+    """Refuse to resume ``checkpoint`` with options of the model's groups that differ from the
+    ones it was trained with (other than ``spec.resumable``): they change the parameters' shapes
+    or the data its position counts in.
+
+    Raises:
+        ValueError: a damaged checkpoint, or one line naming each option that differs.
+    """
+    saved = read_checkpoint(checkpoint).get("config", {})
+    changed = [
+        f"--{name.replace('_', '-')} {saved[title][name]!r} → {value!r}"
+        for title, _ in spec.options
+        for name, value in record[title].items()
+        if name not in spec.resumable
+        and title in saved
+        and name in saved[title]
+        and saved[title][name] != value
+    ]
+    if changed:
+        raise ValueError(
+            f"{checkpoint} was trained with other options ({'; '.join(changed)}): resume with "
+            "the run's own, or start another run with --out NEW_DIR (or --resume never)"
+        )
 
 
 def log_preset(args: argparse.Namespace, preset: dict) -> None:
@@ -277,7 +313,7 @@ def write_config(out: Path, record: dict, resumed_at: Path | None) -> None:
     resumes = []
     if resumed_at is not None and path.is_file():
         resumes = json.loads(path.read_text()).get("resumes", [])
-        step = torch.load(resumed_at, map_location="cpu", weights_only=False)["step"]
+        step = read_checkpoint(resumed_at)["step"]
         resumes.append(
             {
                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -286,16 +322,16 @@ def write_config(out: Path, record: dict, resumed_at: Path | None) -> None:
                 "argv": record["argv"],
             }
         )
-    path.write_text(json.dumps({**record, "resumes": resumes}, indent=2) + "\n")
+    atomic_write(path, json.dumps({**record, "resumes": resumes}, indent=2) + "\n")
 
 
-def build_task(spec: ModelSpec, configs: list, device: str, engine: Engine, elastic: bool) -> Task:
+def build_task(spec: ModelSpec, options: list, device: str, engine: Engine, elastic: bool) -> Task:
     """Build the task on every rank; if any rank fails (e.g. missing data), all exit together
     (elastic: each on its own, as workers may join later)."""
     error = ""
     task = None
     try:
-        task = spec.build(*configs, device=device)
+        task = spec.task(*options, device=device)
     except (ValueError, FileNotFoundError) as err:
         error = str(err)
     errors = [error] if elastic else engine.allgather_object(error)
@@ -316,19 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     # the SIGTERM that Pool.terminate() sends them.
     previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
     try:
-        args = build_parser().parse_args(argv)
-        # A preset's values, then a config file's, become defaults; explicit flags still win.
-        sub = build_parser().model_parsers[args.model]
-        actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config", "preset")}
-        defaults = {}
-        if getattr(args, "preset", None):
-            preset = MODELS[args.model].presets[args.preset]
-            defaults.update(check_options(f"--preset {args.preset}", preset, actions))
-        if args.config is not None:
-            defaults.update(read_config_file(args.config, actions))
-        if defaults:
-            args = build_parser(defaults, args.model).parse_args(argv)
-        return run(args)
+        spec, args = parse(sys.argv[1:] if argv is None else list(argv))
+        return run(spec, args)
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"distributed.train: error: {err}", file=sys.stderr)
         return 2

@@ -22,13 +22,11 @@ import torch
 from scipy.linalg import sqrtm
 
 from evaluation.jet_metrics import physical_jets
+from evaluation.jetnet import normalise_features
 from evaluation.particlenet import ParticleNet
 
 _JETNET = Path(importlib.util.find_spec("jetnet").submodule_search_locations[0])
 RESOURCES = _JETNET / "evaluation" / "fpnd_resources" / "jetnet" / "30_particles"
-# ηrel, φrel, pTrel maxima over the JetNet 30-particle data (jetnet's ``JetNet.fpnd_norm``):
-# FPND's normalisation, and MPGAN's.
-JETNET_MAXIMA = np.array([1.6211985349655151, 0.520724892616272, 0.8934717178344727], np.float32)
 FPND_JETS = 50_000  # the paper's sample size; fewer bias FPND upwards
 
 
@@ -43,10 +41,7 @@ def gaussian_frechet_distance(
 def fpnd_inputs(jets: np.ndarray) -> torch.Tensor:
     """JetNet-unit jets [N, 30, 3 or 4 (with mask)] → ParticleNet inputs [N, 30, 3] (masked
     particles and pT < 0 zeroed first: :func:`evaluation.jet_metrics.physical_jets`)."""
-    x = np.ascontiguousarray(physical_jets(jets)[..., :3])
-    x /= JETNET_MAXIMA
-    x[..., 2] -= 0.5
-    return torch.from_numpy(x)
+    return torch.from_numpy(normalise_features(physical_jets(jets)))
 
 
 @cache

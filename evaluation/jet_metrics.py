@@ -72,7 +72,7 @@ def physical_jets(jets: np.ndarray) -> np.ndarray:
     return jets
 
 
-def jet_mass(jets: np.ndarray) -> np.ndarray:
+def relative_jet_mass(jets: np.ndarray) -> np.ndarray:
     """Relative jet mass m/pT_jet [N] of massless particles; jets [N, P, 3 or 4 (mask)]."""
     weight = jets[..., 3] if jets.shape[-1] > 3 else 1.0
     eta, phi, pt = (jets[..., i] * weight for i in range(3))

@@ -23,18 +23,19 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from events.jet import CHARGE, ENERGY, ETA, PHI, PID, PT, Jet
+from events.jet import CHARGE, ENERGY, ETA, PHI, PID, PT, Jet, wrap_phi
 
 # Particles that shower electromagnetically, and the long-lived neutral hadrons that Delphes'
 # CMS card splits 30/70 between ECAL and HCAL (K0S, Lambda).
 EM_PARTICLES = (11, 22)
 SPLIT_HADRONS = (310, 3122)
 NO_DEPOSIT = (12, 13, 14, 16)
+CHANNELS = ("tracks", "ECAL", "HCAL")  # the image channels, in order: the one home of the names
 TRACKS, ECAL, HCAL = range(3)
 
 
 @dataclass
-class DetectorConfig:
+class DetectorOptions:
     """CMS-like detector parameters (Delphes CMS card)."""
 
     image_size: int = field(default=125, metadata={"help": "pixels per side (ECAL cells)"})
@@ -82,7 +83,7 @@ def _smear(energy: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) -> n
     return out
 
 
-def jet_images(jet: Jet, cfg: DetectorConfig, rng: np.random.Generator) -> np.ndarray:
+def jet_images(jet: Jet, cfg: DetectorOptions, rng: np.random.Generator) -> np.ndarray:
     """The three detector images of one jet.
 
     Args:
@@ -95,7 +96,7 @@ def jet_images(jet: Jet, cfg: DetectorConfig, rng: np.random.Generator) -> np.nd
     """
     c = jet.constituents
     deta = c[:, ETA] - jet.eta
-    dphi = np.pi - np.mod(np.pi - (c[:, PHI] - jet.phi), 2 * np.pi)
+    dphi = wrap_phi(c[:, PHI] - jet.phi)
     pid = np.abs(c[:, PID]).astype(int)
     n = cfg.image_size
     images = np.zeros((3, n, n))

@@ -9,17 +9,22 @@ HDF5 (``quark-gluon_data-set_n139306.hdf5``)::
 
     X_jets [N, 125, 125, 3] float32 (channels last), y [N], and pt, m0 [N] where present
 
-:func:`read_e2e` reads either into channels-first images [N, 3, H, W] and a table of labels.
+:func:`read_e2e` reads either into channels-first images [N, 3, H, W] and a table of labels;
+images stored the other way round (channels first in HDF5, channels last in parquet) are read
+too. Damaged, cut-short or locked files fail in one line naming the file (:mod:`events.files`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import h5py
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from events.files import atomic_write, open_hdf5, read_dataset, read_parquet
 
 PARQUET_SUFFIXES = (".parquet",)
 HDF5_SUFFIXES = (".h5", ".hdf5")
@@ -40,31 +45,42 @@ def _nested_list(images: np.ndarray) -> pa.Array:
 
 
 def write_e2e(path: Path, images: np.ndarray, labels: dict[str, np.ndarray]) -> None:
-    """Write images [N, 3, H, W] and labels (pt, m0, y) in the suffix's layout, atomically."""
+    """Write images [N, 3, H, W] and labels (pt, m0, y) in the suffix's layout, atomically
+    (:func:`events.files.atomic_write`)."""
     path = Path(path)
     validate_images(images, str(path))
     missing = [k for k in LABELS if k not in labels]
     if missing:
         raise ValueError(f"{path}: labels {missing} missing")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     if path.suffix in PARQUET_SUFFIXES:
-        columns = {"X_jets": _nested_list(images.astype(np.float32))}
-        columns.update({k: pa.array(np.asarray(labels[k], dtype=np.float32)) for k in LABELS})
-        pq.write_table(pa.table(columns), tmp, compression="snappy", row_group_size=256)
-    elif path.suffix in HDF5_SUFFIXES:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset(
-                "X_jets",
-                data=images.transpose(0, 2, 3, 1).astype(np.float32),
-                compression="gzip",
-                chunks=(1, *images.shape[2:], images.shape[1]),
+
+        def write(file: BinaryIO) -> None:
+            columns = {"X_jets": _nested_list(images.astype(np.float32))}
+            columns.update({k: pa.array(np.asarray(labels[k], dtype=np.float32)) for k in LABELS})
+            pq.write_table(
+                pa.table(columns),
+                file,
+                compression="snappy",
+                row_group_size=256,
+                write_page_checksum=True,  # so that a damaged page is found when read
             )
-            for k in LABELS:
-                f.create_dataset(k, data=np.asarray(labels[k], dtype=np.float32))
+
+    elif path.suffix in HDF5_SUFFIXES:
+
+        def write(file: BinaryIO) -> None:
+            with h5py.File(file, "w") as f:
+                f.create_dataset(
+                    "X_jets",
+                    data=images.transpose(0, 2, 3, 1).astype(np.float32),
+                    compression="gzip",
+                    chunks=(1, *images.shape[2:], images.shape[1]),
+                )
+                for k in LABELS:
+                    f.create_dataset(k, data=np.asarray(labels[k], dtype=np.float32))
+
     else:
         raise ValueError(f"{path}: unknown suffix; use one of {PARQUET_SUFFIXES + HDF5_SUFFIXES}")
-    tmp.replace(path)
+    atomic_write(path, write)
 
 
 def read_e2e(path: Path, limit: int | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -79,13 +95,8 @@ def read_e2e(path: Path, limit: int | None = None) -> tuple[np.ndarray, dict[str
         Raises ``FileNotFoundError`` or ``ValueError`` naming the file and the problem.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such E2E file")
     if path.suffix in PARQUET_SUFFIXES:
-        try:
-            table = pq.read_table(path)
-        except (pa.ArrowInvalid, OSError) as err:
-            raise ValueError(f"{path}: not a parquet file ({err})") from None
+        table = read_parquet(path, "E2E")
         if "X_jets" not in table.column_names:
             raise ValueError(f"{path}: missing column 'X_jets' (found {table.column_names})")
         if limit is not None:
@@ -106,22 +117,35 @@ def read_e2e(path: Path, limit: int | None = None) -> tuple[np.ndarray, dict[str
             if k in table.column_names
         }
     elif path.suffix in HDF5_SUFFIXES:
-        try:
-            f = h5py.File(path, "r")
-        except OSError as err:
-            raise ValueError(f"{path}: not an HDF5 file ({err})") from None
-        with f:
-            if "X_jets" not in f:
-                raise ValueError(f"{path}: missing dataset 'X_jets' (found {sorted(f.keys())})")
-            data = f["X_jets"]
-            if data.ndim != 4:
-                raise ValueError(f"{path}: X_jets must be [N, H, W, C], got {data.shape}")
-            images = data[:limit].astype(np.float32).transpose(0, 3, 1, 2)
-            labels = {k: f[k][:limit].astype(np.float32) for k in LABELS if k in f}
+        with open_hdf5(path, "E2E") as f:
+            images = read_dataset(f, "X_jets", slice(limit)).astype(np.float32)
+            labels = {
+                k: read_dataset(f, k, slice(limit)).astype(np.float32) for k in LABELS if k in f
+            }
     else:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such E2E file")
         raise ValueError(f"{path}: unknown suffix; use one of {PARQUET_SUFFIXES + HDF5_SUFFIXES}")
+    images = channels_first(images, str(path))
     validate_images(images, str(path))
     return np.ascontiguousarray(images), labels
+
+
+def channels_first(images: np.ndarray, source: str) -> np.ndarray:
+    """Images [N, 3, H, W] from either layout: channels first as they are, channels last
+    ([N, H, W, 3], the CMS HDF5 files) transposed.
+
+    Raises:
+        ValueError: neither layout, naming the shape the file has and the two it may have.
+    """
+    if images.ndim == 4 and images.shape[1] == 3:
+        return images
+    if images.ndim == 4 and images.shape[3] == 3:
+        return images.transpose(0, 3, 1, 2)
+    raise ValueError(
+        f"{source}: X_jets has shape {images.shape}; expected images [N, H, W, 3] (channels "
+        "last) or [N, 3, H, W] (channels first), channels = tracks, ECAL, HCAL"
+    )
 
 
 def validate_images(images: np.ndarray, source: str) -> None:

@@ -2,7 +2,7 @@
 
     python -m events.fpnd_scan --jet-type g -n 5000 --variant radius=0.5 --variant fsr_alpha_s=0.12
 
-Each ``--variant`` is a comma-separated list of :class:`~events.pythia.JetSourceConfig` fields
+Each ``--variant`` is a comma-separated list of :class:`~events.pythia.JetSourceOptions` fields
 (``key=value``); the default settings always run first as the reference. Every variant generates
 the same number of jets from the same seeds and prints its FPND against the real JetNet class
 (:mod:`evaluation.fpnd`) with two shape measures of the 30 leading particles: the 84% quantile of
@@ -21,16 +21,16 @@ import numpy as np
 import pandas as pd
 
 from evaluation.fpnd import fpnd
-from evaluation.jet_metrics import jet_mass
+from evaluation.jet_metrics import relative_jet_mass
 from events.generate import run_chunks
-from events.pythia import JetSourceConfig
+from events.pythia import JetSourceOptions
 
 log = logging.getLogger("events.fpnd_scan")
 
 
-def parse_variant(text: str, jet_type: str) -> JetSourceConfig:
+def parse_variant(text: str, jet_type: str) -> JetSourceOptions:
     """``"radius=0.5,underlying_event=0"`` → a config for ``jet_type`` with those fields."""
-    types = {f.name: f.type for f in dataclasses.fields(JetSourceConfig)}
+    types = {f.name: f.type for f in dataclasses.fields(JetSourceOptions)}
     values: dict[str, object] = {"jet_type": jet_type}
     for item in filter(None, text.split(",")):
         key, _, value = item.partition("=")
@@ -39,7 +39,7 @@ def parse_variant(text: str, jet_type: str) -> JetSourceConfig:
                 f"bad variant item {item!r}: want key=value, key one of {sorted(types)}"
             )
         values[key] = bool(int(value)) if types[key] in (bool, "bool") else float(value)
-    return JetSourceConfig(**values)
+    return JetSourceOptions(**values)
 
 
 def jet_shape(particles: np.ndarray) -> dict[str, float]:
@@ -47,7 +47,7 @@ def jet_shape(particles: np.ndarray) -> dict[str, float]:
     real = particles[..., 3] > 0
     return {
         "eta_rel_q84": float(np.quantile(np.abs(particles[..., 0][real]), 0.84)),
-        "mass_rel_median": float(np.median(jet_mass(particles))),
+        "mass_rel_median": float(np.median(relative_jet_mass(particles))),
         "multiplicity_mean": float(real.sum(1).mean()),
     }
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        variants = {"default": JetSourceConfig(jet_type=args.jet_type)}
+        variants = {"default": JetSourceOptions(jet_type=args.jet_type)}
         variants |= {v: parse_variant(v, args.jet_type) for v in args.variant}
     except (ValueError, TypeError) as err:
         parser.error(str(err))

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from events.detector import DetectorConfig, jet_images
+from events.detector import DetectorOptions, jet_images
 from events.e2e import write_e2e
 from events.jetnet import jet_arrays, write_jetnet
-from events.pythia import JetSourceConfig, generate_jets
+from events.pythia import JetSourceOptions, generate_jets
 
 log = logging.getLogger("events.generate")
 
@@ -36,16 +36,16 @@ CALORIMETER_RADIUS = 0.8
 
 
 def jets_chunk(
-    cfg: JetSourceConfig, n: int, seed: int
+    cfg: JetSourceOptions, n: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """JetNet arrays of ``n`` jets: particle_features [n, 30, 4], jet_features [n, 4], and the
     multiplicity before the 30-particle cut [n]."""
     return jet_arrays(generate_jets(cfg, n, seed))
 
 
-def calorimeter_chunk(cfg: JetSourceConfig, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def calorimeter_chunk(cfg: JetSourceOptions, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Detector images [n, 3, 125, 125] and labels [n, 3] = (pt, m0, y) of ``n`` jets."""
-    detector = DetectorConfig()
+    detector = DetectorOptions()
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for jet in generate_jets(cfg, n, seed):
@@ -54,7 +54,7 @@ def calorimeter_chunk(cfg: JetSourceConfig, n: int, seed: int) -> tuple[np.ndarr
     return np.stack(images), np.asarray(labels, dtype=np.float32)
 
 
-def run_chunks(kind: str, cfg: JetSourceConfig, n: int, seed: int, chunk: int, workers: int):
+def run_chunks(kind: str, cfg: JetSourceOptions, n: int, seed: int, chunk: int, workers: int):
     """Generate ``n`` jets in chunks over ``workers`` processes; returns the concatenated arrays."""
     work = calorimeter_chunk if kind == "calorimeter" else jets_chunk
     sizes = [min(chunk, n - start) for start in range(0, n, chunk)]
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--radius",
         type=float,
         default=None,
-        help=f"anti-kT radius R (default: {JetSourceConfig.radius} for jets, the JetNet-like cone "
+        help=f"anti-kT radius R (default: {JetSourceOptions.radius} for jets, the JetNet-like cone "
         f"of docs/fpnd_scan; {CALORIMETER_RADIUS} for calorimeter images, CMS AK8)",
     )
     parser.add_argument(
@@ -124,11 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.kind == "jets" and args.out.suffix not in (".h5", ".hdf5"):
             raise ValueError(f"{args.out}: jets are written as JetNet HDF5; use .hdf5 or .h5")
         calorimeter = args.kind == "calorimeter"
-        cfg = JetSourceConfig(
+        cfg = JetSourceOptions(
             jet_type=args.jet_type or ("t" if calorimeter else "g"),
             radius=args.radius
             if args.radius is not None
-            else (CALORIMETER_RADIUS if calorimeter else JetSourceConfig.radius),
+            else (CALORIMETER_RADIUS if calorimeter else JetSourceOptions.radius),
         )
         start = time.perf_counter()
         arrays = run_chunks(args.kind, cfg, args.num_jets, args.seed, args.chunk, args.workers)

@@ -14,6 +14,11 @@ import numpy as np
 PT, ETA, PHI, ENERGY, PID, CHARGE = range(6)
 
 
+def wrap_phi(phi: np.ndarray) -> np.ndarray:
+    """Azimuthal angles (differences) wrapped to (−π, π]."""
+    return np.pi - np.mod(np.pi - phi, 2 * np.pi)
+
+
 @dataclass
 class Jet:
     """One jet: its four-momentum and its constituents.

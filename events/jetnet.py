@@ -17,20 +17,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import h5py
 import numpy as np
 
-from events.jet import ETA, PHI, PT, Jet
+from evaluation.jetnet import N_PARTICLES
+from events.files import atomic_write, open_hdf5, read_dataset
+from events.jet import ETA, PHI, PT, Jet, wrap_phi
 
-N_PARTICLES = 30
 PARTICLE_FEATURES = ("etarel", "phirel", "ptrel", "mask")
 JET_FEATURES = ("pt", "eta", "mass", "num_particles")
-
-
-def wrap_phi(phi: np.ndarray) -> np.ndarray:
-    """Wrap angles to (−π, π]."""
-    return np.pi - np.mod(np.pi - phi, 2 * np.pi)
 
 
 def jet_arrays(
@@ -67,71 +64,73 @@ def write_jetnet(
     provenance: str | None = None,
     extra: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Write a JetNet-layout HDF5 file atomically (temporary file, then rename).
+    """Write a JetNet-layout HDF5 file atomically (:func:`events.files.atomic_write`), masked
+    particles zeroed.
 
     ``provenance`` (e.g. the generator settings as JSON) is stored as the ``provenance``
     attribute of the file; ``extra`` arrays (one row per jet) as further datasets.
     """
     validate_jetnet(particle_features, jet_features, source=str(path))
+    particle_features = zero_masked(particle_features)
     if num_constituents is not None and num_constituents.shape != (len(jet_features),):
         raise ValueError(f"{path}: num_constituents must be [N], got {num_constituents.shape}")
     for name, array in (extra or {}).items():
         if len(array) != len(jet_features):
             raise ValueError(f"{path}: {name} has {len(array)} rows, not one per jet")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
-        f.create_dataset("particle_features", data=particle_features, compression="gzip")
-        f.create_dataset("jet_features", data=jet_features, compression="gzip")
-        if num_constituents is not None:
-            f.create_dataset("num_constituents", data=num_constituents, compression="gzip")
-        for name, array in (extra or {}).items():
-            f.create_dataset(name, data=array, compression="gzip")
-        f.attrs["particle_feature_names"] = list(PARTICLE_FEATURES)
-        f.attrs["jet_feature_names"] = list(JET_FEATURES)
-        if provenance is not None:
-            f.attrs["provenance"] = provenance
-    tmp.replace(path)
+
+    def write(file: BinaryIO) -> None:
+        with h5py.File(file, "w") as f:
+            f.create_dataset("particle_features", data=particle_features, compression="gzip")
+            f.create_dataset("jet_features", data=jet_features, compression="gzip")
+            if num_constituents is not None:
+                f.create_dataset("num_constituents", data=num_constituents, compression="gzip")
+            for name, array in (extra or {}).items():
+                f.create_dataset(name, data=array, compression="gzip")
+            f.attrs["particle_feature_names"] = list(PARTICLE_FEATURES)
+            f.attrs["jet_feature_names"] = list(JET_FEATURES)
+            if provenance is not None:
+                f.attrs["provenance"] = provenance
+
+    atomic_write(Path(path), write)
 
 
 def read_jetnet(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a JetNet-layout HDF5 file (generated here or downloaded from JetNet).
+    """Read a JetNet-layout HDF5 file (generated here or downloaded from JetNet), masked
+    particles' features zeroed (:func:`zero_masked`).
 
     Returns ``(particle_features [N, P, 4], jet_features [N, 4])`` as float32.
-    Raises ``FileNotFoundError`` or ``ValueError`` naming the file and the problem.
+    Raises ``FileNotFoundError`` or ``ValueError`` naming the file and the problem (also a file
+    cut short, damaged or locked by a writer: :mod:`events.files`).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such JetNet file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise ValueError(f"{path}: not an HDF5 file ({err})") from None
-    with f:
-        for name in ("particle_features", "jet_features"):
-            if name not in f:
-                raise ValueError(f"{path}: missing dataset '{name}' (found {sorted(f.keys())})")
-        particle_features = f["particle_features"][...].astype(np.float32)
-        jet_features = f["jet_features"][...].astype(np.float32)
+    with open_hdf5(path, "JetNet") as f:
+        particle_features = read_dataset(f, "particle_features").astype(np.float32)
+        jet_features = read_dataset(f, "jet_features").astype(np.float32)
     validate_jetnet(particle_features, jet_features, source=str(path))
-    return particle_features, jet_features
+    return zero_masked(particle_features), jet_features
+
+
+def zero_masked(particle_features: np.ndarray) -> np.ndarray:
+    """A copy of ``particle_features`` [N, P, 4] whose masked particles (mask 0) are all zero:
+    JetNet's convention, which every metric and the training data rely on (a file may hold any
+    values in masked slots)."""
+    return particle_features * (particle_features[..., 3:] > 0)
 
 
 def read_provenance(path: Path) -> dict | None:
     """The generator settings a generated file records (``provenance`` attribute), else None."""
-    with h5py.File(path, "r") as f:
+    with open_hdf5(path, "JetNet") as f:
         return json.loads(f.attrs["provenance"]) if "provenance" in f.attrs else None
 
 
 def read_num_constituents(path: Path) -> np.ndarray | None:
     """Multiplicity before the 30-particle cut [N] if ``path`` records it (generated files)."""
-    with h5py.File(path, "r") as f:
-        return f["num_constituents"][...] if "num_constituents" in f else None
+    with open_hdf5(path, "JetNet") as f:
+        return read_dataset(f, "num_constituents") if "num_constituents" in f else None
 
 
 def validate_jetnet(particle_features: np.ndarray, jet_features: np.ndarray, source: str) -> None:
-    """Check shapes, finiteness and physical ranges; raise ``ValueError`` saying what is wrong."""
+    """Check shapes, finiteness and physical ranges (masked slots may hold anything finite);
+    raise ``ValueError`` saying what is wrong."""
     if particle_features.ndim != 3 or particle_features.shape[2] != 4:
         raise ValueError(
             f"{source}: particle_features must be [N, particles, 4], got {particle_features.shape}"
@@ -145,9 +144,9 @@ def validate_jetnet(particle_features: np.ndarray, jet_features: np.ndarray, sou
     for name, array in (("particle_features", particle_features), ("jet_features", jet_features)):
         if not np.isfinite(array).all():
             raise ValueError(f"{source}: {name} contains NaN or inf")
-    if (particle_features[..., 2] < 0).any():
-        raise ValueError(f"{source}: negative pTrel in particle_features")
-    if (jet_features[:, 0] <= 0).any():
-        raise ValueError(f"{source}: non-positive jet pT in jet_features")
     if not np.isin(particle_features[..., 3], (0.0, 1.0)).all():
         raise ValueError(f"{source}: the mask feature must be 0 or 1")
+    if (particle_features[..., 2][particle_features[..., 3] > 0] < 0).any():
+        raise ValueError(f"{source}: negative pTrel of a particle in particle_features")
+    if (jet_features[:, 0] <= 0).any():
+        raise ValueError(f"{source}: non-positive jet pT in jet_features")

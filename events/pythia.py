@@ -1,7 +1,7 @@
 """Boosted jets from Pythia 8 + FastJet, made as close to JetNet as we can (13 TeV, 1 TeV partons).
 
 :func:`generate_jets` yields one :class:`Jet` per accepted event — the leading anti-kT jet (R = 0.4
-by default, see ``JetSourceConfig.radius``) with its constituents (pT, η, φ, E, PDG id, charge),
+by default, see ``JetSourceOptions.radius``) with its constituents (pT, η, φ, E, PDG id, charge),
 sorted by pT. Everything downstream (the JetNet arrays, the calorimeter images) starts from these.
 """
 
@@ -27,7 +27,7 @@ NEUTRINOS = (12, 14, 16)
 
 
 @dataclass
-class JetSourceConfig:
+class JetSourceOptions:
     """Pythia 8 + FastJet settings for one jet class."""
 
     jet_type: str = field(default="g", metadata={"help": "g, q or t", "choices": ["g", "q", "t"]})
@@ -63,7 +63,7 @@ class JetSourceConfig:
             raise ValueError(f"radius must be in (0, 1.6], got {self.radius}")
 
 
-def make_pythia(cfg: JetSourceConfig, seed: int) -> pythia8mc.Pythia:
+def make_pythia(cfg: JetSourceOptions, seed: int) -> pythia8mc.Pythia:
     """A quiet, seeded Pythia 8 instance for the class in ``cfg`` (Monash 2013 tune, with UE)."""
     if not 0 <= seed <= 900_000_000:
         raise ValueError(f"Pythia seeds must be in [0, 900000000], got {seed}")
@@ -98,7 +98,7 @@ def _final_state(event: pythia8mc.Event) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def generate_jets(cfg: JetSourceConfig, n_jets: int, seed: int) -> Iterator[Jet]:
+def generate_jets(cfg: JetSourceOptions, n_jets: int, seed: int) -> Iterator[Jet]:
     """Yield ``n_jets`` leading jets inside the pT window, one per accepted Pythia event.
 
     The sequence is a deterministic function of ``(cfg, n_jets, seed)``.

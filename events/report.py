@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from evaluation.fpnd import FPND_JETS, fpnd
-from events.detector import DetectorConfig
+from events.detector import CHANNELS, DetectorOptions
 from events.e2e import read_e2e
 from events.jetnet import read_jetnet, read_num_constituents, read_provenance
 
@@ -26,7 +26,6 @@ from events.jetnet import read_jetnet, read_num_constituents, read_provenance
 # settings"): jet mass [GeV] per class, and the gluon-jet multiplicity before the 30-particle cut.
 REFERENCE_MASS = {"g": 150.0, "q": 100.0, "t": 190.0}
 REFERENCE_MULTIPLICITY = {"g": 90}
-CHANNELS = ("tracks", "ECAL", "HCAL")
 
 
 def quantiles(values: np.ndarray) -> str:
@@ -98,7 +97,7 @@ def jet_section(
 
 def calorimeter_section(images: np.ndarray, out: Path) -> list[str]:
     """Per-channel occupancy and summed energy; HCAL counted in towers (stored upsampled)."""
-    tower_pixels = DetectorConfig().hcal_tower_cells ** 2
+    tower_pixels = DetectorOptions().hcal_tower_cells ** 2
     scale = np.array([1, 1, tower_pixels])  # HCAL pixels repeat each tower's energy
     occupancy = (images > 0).sum(axis=(2, 3)) / scale  # [N, 3] hit cells (towers for HCAL)
     energy = images.sum(axis=(2, 3)) / scale  # [N, 3] GeV

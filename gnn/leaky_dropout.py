@@ -1,4 +1,5 @@
-"""LeakyReLU followed by dropout as one layer, fused into one pass on the CPU.
+"""LeakyReLU (Maas et al. 2013) followed by dropout (Srivastava et al. 2014, JMLR 15:1929) as one
+layer, fused into one pass on the CPU.
 
     y = dropout_p(LeakyReLU(x)),   each element kept with probability 1 − p, scaled by 1/(1 − p)
 

@@ -1,4 +1,5 @@
-"""Fully connected, masked message passing (the layer of MPGAN, Kansal et al. 2021).
+"""Fully connected, masked message passing (the layer of MPGAN, Kansal et al. 2021,
+arXiv:2106.11535).
 
 For a particle cloud h: [B, N, F_in] with mask m: [B, N] (1 = real particle), one layer is
 
@@ -42,10 +43,26 @@ IMPLEMENTATIONS = ("fast", "published")
 
 
 class FullyConnectedMessagePassing(nn.Module):
-    """One MPGAN message-passing layer: h [B, N, F_in], mask [B, N], labels [B, L] → [B, N, F_out].
+    """One MPGAN message-passing layer (see module docstring).
+
+    Args:
+        in_features, out_features: node features F_in in and F_out out.
+        edge_hidden: the edge MLP's widths (default the paper's 96, 160, 192).
+        node_hidden: the node MLP's hidden widths (default 256, 256); its output is F_out.
+        negative_slope: LeakyReLU slope (default 0.2).
+        dropout: dropout after every Linear in training (default 0; MPGAN's D: 0.5).
+        implementation: ``"fast"`` (default) or ``"published"`` (see module docstring).
+        fp32_output: run the last Linear in float32 under autocast (default False).
+        label_features: L conditioning labels per jet (default 0: unconditional).
+
+    Shapes: h [B, N, F_in], mask [B, N] bool (optional), labels [B, L] → [B, N, F_out].
 
     Parameters are registered edge MLP first, then node MLP, so a layer's ``state_dict`` is
     ``edge_mlp.{0,2,4}.*`` then ``node_mlp.{0,2,4}.*``, whatever the implementation.
+
+    Raises:
+        ValueError: an unknown implementation; labels given to a layer without label features
+            or missing from one with them.
     """
 
     def __init__(

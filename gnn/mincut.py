@@ -1,4 +1,5 @@
-"""MinCut pooling (Bianchi et al. 2020) that also hands back the assignment S, and unpooling.
+"""MinCut pooling (Bianchi, Grattarola, Alippi 2020, arXiv:1907.00481) that also hands back the
+assignment S, and unpooling.
 
 Pooling x: [B, N, F], A: [B, N, N] into K clusters with assignment logits from a linear layer:
 
@@ -8,7 +9,11 @@ Pooling x: [B, N, F], A: [B, N, N] into K clusters with assignment logits from a
     mincut_loss = −Tr(Sᵀ A S) / Tr(Sᵀ D S),  ortho_loss = ‖SᵀS/‖SᵀS‖_F − I_K/√K‖_F
 
 computed by PyG's ``dense_mincut_pool``, which does not return S, so :class:`MinCutPool`
-recomputes the same masked softmax. Unpooling maps cluster features back onto the nodes:
+recomputes the same masked softmax. The MinCut term is computed here (:func:`mincut_loss`): on
+a graph without edges (an event with one hit per sub-detector, whose kNN graphs are then empty)
+PyG's is 0/0 = NaN, which made every update of such a batch non-finite; here an edgeless graph
+has nothing to cut and contributes 0, and every other graph PyG's value. Unpooling maps cluster
+features back onto the nodes:
 
     X_rec = S X_pool    [B, N, F],     A_rec = S A_pool Sᵀ    [B, N, N]
 """
@@ -41,9 +46,17 @@ def assignment(logits: torch.Tensor, mask: torch.Tensor | None = None) -> torch.
 class MinCutPool(nn.Module):
     """Pool ``in_features``-dimensional nodes into ``clusters`` clusters (see module docstring).
 
-    ``temperature`` divides the assignment logits: below 1 it sharpens S, which moves training
-    away from the trivial uniform assignment (where the MinCut and orthogonality gradients
-    nearly vanish) from the first step.
+    Args:
+        in_features: node features F.
+        clusters: K, the pooled graph's nodes.
+        temperature: divides the assignment logits (default 1): below 1 it sharpens S, which
+            moves training away from the trivial uniform assignment (where the MinCut and
+            orthogonality gradients nearly vanish) from the first step.
+
+    Shapes: x [B, N, F], adj [B, N, N], mask [B, N] bool (optional) → :class:`Pooled`.
+
+    Raises:
+        ValueError: temperature ≤ 0.
     """
 
     def __init__(self, in_features: int, clusters: int, temperature: float = 1.0) -> None:
@@ -57,9 +70,23 @@ class MinCutPool(nn.Module):
         self, x: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor | None = None
     ) -> Pooled:
         logits = self.assign(x) / self.temperature
-        x_pool, _, mincut_loss, ortho_loss = dense_mincut_pool(x, adj, logits, mask)
+        x_pool, _, _, ortho_loss = dense_mincut_pool(x, adj, logits, mask)
         s = assignment(logits, mask)
-        return Pooled(x_pool, pooled_adjacency(adj, s), s, mincut_loss, ortho_loss)
+        return Pooled(x_pool, pooled_adjacency(adj, s), s, mincut_loss(adj, s), ortho_loss)
+
+
+def mincut_loss(adj: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """The MinCut term −Tr(Sᵀ A S) / Tr(Sᵀ D S) (D = diag of A's row sums) averaged over the
+    batch, as PyG's ``dense_mincut_pool`` (Bianchi et al. 2020, arXiv:1907.00481), except that a
+    graph without edges (Tr(Sᵀ D S) = 0) contributes 0 instead of NaN.
+
+    Shapes: adj [B, N, N], s [B, N, K] (masked assignment) → scalar.
+    """
+    cut = torch.einsum("bnk,bnm,bmk->b", s, adj, s)
+    volume = torch.einsum("bnk,bn,bnk->b", s, adj.sum(-1), s)
+    has_edges = volume > 0
+    ratio = cut / torch.where(has_edges, volume, torch.ones_like(volume))  # no 0/0 anywhere
+    return torch.where(has_edges, -ratio, torch.zeros_like(ratio)).mean()
 
 
 def pooled_adjacency(adj: torch.Tensor, s: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

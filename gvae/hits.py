@@ -14,6 +14,7 @@ of the same sub-detector (tracks, ECAL, HCAL), so that MinCut clusters do not mi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,16 +25,18 @@ import torch
 from torch.utils.data import Dataset
 from torch_geometric.data import Batch, Data
 
-from events.detector import DetectorConfig
+from events.detector import CHANNELS, DetectorOptions
 from events.e2e import read_e2e
 from gnn.graph import knn_graph
 
-CHANNELS = ("tracks", "ECAL", "HCAL")
+log = logging.getLogger(__name__)
+
+MIN_HITS = 2  # a graph needs two nodes: events with fewer are not used
 N_FEATURES = 3 + len(CHANNELS)  # η/s, φ/s, log10 E, one-hot channel
 
 
 @dataclass
-class HitGraphConfig:
+class HitGraphOptions:
     """How an event's images become a hit graph."""
 
     k: int = field(default=6, metadata={"help": "neighbours per hit in the kNN graph"})
@@ -63,7 +66,7 @@ class HitGraphConfig:
             raise ValueError("need k >= 1, max_nodes >= 2 and coordinate_scale > 0")
 
 
-def image_hits(image: np.ndarray, detector: DetectorConfig | None = None) -> np.ndarray:
+def image_hits(image: np.ndarray, detector: DetectorOptions | None = None) -> np.ndarray:
     """Zero-suppressed hits of one event, energy-descending.
 
     Args:
@@ -72,7 +75,7 @@ def image_hits(image: np.ndarray, detector: DetectorConfig | None = None) -> np.
     Returns:
         hits: [n, 4] float32 = (η, φ, E [GeV], channel index).
     """
-    detector = detector or DetectorConfig()
+    detector = detector or DetectorOptions()
     cell, tower = detector.ecal_cell, detector.hcal_tower_cells
     centre = (image.shape[-1] - 1) / 2
     parts = []
@@ -99,7 +102,7 @@ def image_hits(image: np.ndarray, detector: DetectorConfig | None = None) -> np.
     return hits[np.argsort(-hits[:, 2], kind="stable")]
 
 
-def hit_features(hits: np.ndarray, cfg: HitGraphConfig) -> np.ndarray:
+def hit_features(hits: np.ndarray, cfg: HitGraphOptions) -> np.ndarray:
     """Node features [n, 6] = (η/s, φ/s, log10 E, one-hot channel) of hits [n, 4]."""
     onehot = np.eye(len(CHANNELS), dtype=np.float32)[hits[:, 3].astype(int)]
     scaled = np.stack(
@@ -113,7 +116,7 @@ def hit_features(hits: np.ndarray, cfg: HitGraphConfig) -> np.ndarray:
     return np.concatenate([scaled, onehot], axis=1).astype(np.float32)
 
 
-def features_to_hits(x: np.ndarray, cfg: HitGraphConfig) -> np.ndarray:
+def features_to_hits(x: np.ndarray, cfg: HitGraphOptions) -> np.ndarray:
     """Inverse of :func:`hit_features` for model outputs [n, 3 + 3 channel scores] → hits [n, 4]."""
     return np.stack(
         [
@@ -127,16 +130,24 @@ def features_to_hits(x: np.ndarray, cfg: HitGraphConfig) -> np.ndarray:
 
 
 def load_event_hits(path: Path, limit: int | None = None) -> tuple[list[np.ndarray], np.ndarray]:
-    """Hits of every event in an E2E file, and the mean event image.
+    """Hits of every event in an E2E file that has a graph (at least :data:`MIN_HITS` hits; the
+    others are dropped and counted in one log line), and the mean event image.
 
     Returns ``(hits, mean_image)``: a list of [n_i, 4] arrays (see :func:`image_hits`) and the
-    [3, H, W] average of the images. Raises like :func:`events.e2e.read_e2e`.
+    [3, H, W] average of all the images. Raises like :func:`events.e2e.read_e2e`.
     """
     images = read_e2e(path, limit)[0]
-    return [image_hits(image) for image in images], images.mean(0)
+    hits = [image_hits(image) for image in images]
+    kept = [h for h in hits if len(h) >= MIN_HITS]
+    if len(kept) < len(hits):
+        log.info(
+            "%s: %d of %d events have fewer than %d hits (no graph): not used",
+            path, len(hits) - len(kept), len(hits), MIN_HITS,
+        )  # fmt: skip
+    return kept, images.mean(0)
 
 
-def hit_batch(events: Sequence[np.ndarray], cfg: HitGraphConfig) -> Batch:
+def hit_batch(events: Sequence[np.ndarray], cfg: HitGraphOptions) -> Batch:
     """A batch of events as one PyG graph batch: x [ΣN, 6], edge_index [2, E], hits [ΣN, 4].
 
     Each event's hits must be energy-descending (as :func:`image_hits` returns them); the first
@@ -145,8 +156,8 @@ def hit_batch(events: Sequence[np.ndarray], cfg: HitGraphConfig) -> Batch:
     is what keeps on-the-fly graph building cheap.
     """
     events = [h[: cfg.max_nodes] for h in events]
-    if min(len(h) for h in events) < 2:
-        raise ValueError("every event needs at least 2 hits to form a graph")
+    if min(len(h) for h in events) < MIN_HITS:
+        raise ValueError(f"every event needs at least {MIN_HITS} hits to form a graph")
     batch = Batch.from_data_list(
         [Data(x=torch.from_numpy(hit_features(h, cfg)), hits=torch.from_numpy(h)) for h in events]
     )
@@ -162,7 +173,7 @@ class HitBatcher:
     """DataLoader ``collate_fn`` (picklable): cached event graphs → one PyG batch (collation
     only), or hit arrays → :func:`hit_batch` (graphs built for the whole batch)."""
 
-    def __init__(self, cfg: HitGraphConfig) -> None:
+    def __init__(self, cfg: HitGraphOptions) -> None:
         self.cfg = cfg
 
     def __call__(self, events: list[EventGraph] | list[np.ndarray]) -> Batch:
@@ -210,8 +221,8 @@ class HitDataset(Dataset):
     the 251 handles a forkserver worker can be started with).
     """
 
-    def __init__(self, hits: list[np.ndarray], cfg: HitGraphConfig, chunk: int = 256) -> None:
-        self.hits = [h for h in hits if len(h) >= 2]
+    def __init__(self, hits: list[np.ndarray], cfg: HitGraphOptions, chunk: int = 256) -> None:
+        self.hits = hits  # each with a graph (load_event_hits)
         self.cfg = cfg
         if cfg.cache and self.hits:
             parts = [
@@ -240,7 +251,7 @@ class HitDataset(Dataset):
 
 
 def packed_graphs(
-    events: list[np.ndarray], cfg: HitGraphConfig
+    events: list[np.ndarray], cfg: HitGraphOptions
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The events' graphs from one batched :func:`hit_batch` call, packed: x [ΣN, 6], hits
     [ΣN, 4], edges [2, ΣE] (int32, each event's local node indices, grouped by event in order),

@@ -36,10 +36,12 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch
 
+from events.detector import CHANNELS
+from gnn.dense_graph_stack import DenseGraphStack
 from gnn.graph import to_dense
 from gnn.mincut import MinCutPool, unpool
-from gnn.sage import DenseGraphStack, SAGEStack
-from gvae.hits import CHANNELS, N_FEATURES
+from gnn.sage_stack import SAGEStack
+from gvae.hits import N_FEATURES
 
 # log σ² is soft-clamped to (−10, 10): pooled features are sums over clusters, so early in
 # training the head can emit values whose exp() overflows the reparameterisation.
@@ -47,7 +49,7 @@ LOGVAR_BOUND = 10.0
 
 
 @dataclass
-class GVAEConfig:
+class GVAEModelOptions:
     """GVAE architecture."""
 
     hidden: int = field(default=64, metadata={"help": "hidden width of every graph layer"})
@@ -79,9 +81,9 @@ class Encoding(NamedTuple):
 class GVAE(nn.Module):
     """Hit graphs → latent clusters → hit graphs (see the module docstring for the shapes)."""
 
-    def __init__(self, cfg: GVAEConfig | None = None) -> None:
+    def __init__(self, cfg: GVAEModelOptions | None = None) -> None:
         super().__init__()
-        cfg = cfg or GVAEConfig()
+        cfg = cfg or GVAEModelOptions()
         h = cfg.hidden
         self.cfg = cfg
         self.encode_hits = SAGEStack([N_FEATURES, h, h])

@@ -2,10 +2,9 @@
 
     python -m gvae.report --checkpoint runs/<run>/checkpoint.pt --data data/calorimeter/top.h5
 
-For each held-out event, the Energy Mover's Distance (``energyflow.emd.emd``) between original
-and reconstructed hits, per channel (tracks, ECAL, HCAL) and for all hits together, in (η, φ)
-with R = 1.6 (at least half the image diagonal, as the EMD definition requires) and energies
-**not** normalised: EMD [GeV] = min Σ f_ij d_ij / R + |ΣE − ΣE'|. Reconstructed hits below the
+For each held-out event, the Energy Mover's Distance (:mod:`evaluation.emd`: energyflow's, in
+GeV, not normalised) between original and reconstructed hits, per channel (tracks, ECAL, HCAL)
+and for all hits together. Reconstructed hits below the
 detector thresholds (tracks 1 GeV, ECAL 0.5 GeV, HCAL 1 GeV) are dropped first, as the detector
 would, which also keeps the EMD fast. Two baselines on the same events:
 
@@ -24,54 +23,39 @@ import sys
 import time
 from pathlib import Path
 
-import energyflow as ef
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
 
-from events.detector import DetectorConfig
+from evaluation.emd import EMD_R, event_emds
+from events.detector import CHANNELS, DetectorOptions
+from events.files import read_checkpoint
 from gvae.hits import (
-    CHANNELS,
-    HitGraphConfig,
+    HitGraphOptions,
     features_to_hits,
     hit_batch,
     image_hits,
     load_event_hits,
 )
-from gvae.model import GVAE, GVAEConfig
+from gvae.model import GVAE, GVAEModelOptions
 
 log = logging.getLogger("gvae.report")
 
-EMD_R = 1.6
 SCOPES = (*CHANNELS, "all")
 METHODS = ("gvae", "random_pair", "mean_event")
 
 
-def channel_thresholds(detector: DetectorConfig | None = None) -> np.ndarray:
+def channel_thresholds(detector: DetectorOptions | None = None) -> np.ndarray:
     """Per-channel thresholds [GeV] a reconstructed hit must pass: (tracks, ECAL, HCAL)."""
-    d = detector or DetectorConfig()
+    d = detector or DetectorOptions()
     return np.array([d.track_pt_min, d.ecal_threshold, d.hcal_threshold])
-
-
-def emd(a: np.ndarray, b: np.ndarray) -> float:
-    """Unnormalised EMD [GeV] between hit sets [n, 4] = (η, φ, E, channel) (all channels)."""
-    if len(a) == 0 or len(b) == 0:
-        return float(a[:, 2].sum() + b[:, 2].sum())  # all energy created or destroyed
-    return float(ef.emd.emd(a[:, [2, 0, 1]], b[:, [2, 0, 1]], R=EMD_R))
-
-
-def event_emds(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """EMD per channel and for all hits together."""
-    out = {name: emd(a[a[:, 3] == c], b[b[:, 3] == c]) for c, name in enumerate(CHANNELS)}
-    out["all"] = emd(a, b)
-    return out
 
 
 @torch.no_grad()
 def reconstruct(
-    model: GVAE, hits: list[np.ndarray], cfg: HitGraphConfig, batch_size: int = 64
+    model: GVAE, hits: list[np.ndarray], cfg: HitGraphOptions, batch_size: int = 64
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(original, reconstructed) hits per event, both [n, 4]; reconstructions thresholded.
 
@@ -101,9 +85,9 @@ def emd_table(
     rows = []
     for i, (original, rec) in enumerate(tqdm(pairs, desc="EMD", unit="event", leave=False)):
         per_method = {
-            "gvae": event_emds(original, rec),
-            "random_pair": event_emds(original, pairs[partner[i]][0]),
-            "mean_event": event_emds(original, mean_event),
+            "gvae": event_emds(original, rec, CHANNELS),
+            "random_pair": event_emds(original, pairs[partner[i]][0], CHANNELS),
+            "mean_event": event_emds(original, mean_event, CHANNELS),
         }
         for scope in SCOPES:
             rows.append({"event": i, "scope": scope, **{m: per_method[m][scope] for m in METHODS}})
@@ -180,7 +164,7 @@ def write_report(
     model: GVAE,
     hits: list[np.ndarray],
     mean_image: np.ndarray,
-    cfg: HitGraphConfig,
+    cfg: HitGraphOptions,
     out: Path,
     title: str = "GVAE EMD reconstruction report",
 ) -> pd.DataFrame:
@@ -229,17 +213,15 @@ def write_report(
     return summary
 
 
-def load_model(checkpoint: Path) -> tuple[GVAE, HitGraphConfig, dict]:
+def load_model(checkpoint: Path) -> tuple[GVAE, HitGraphOptions, dict]:
     """The GVAE and hit-graph settings stored in a training checkpoint."""
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    if "gvae" not in state.get("models", {}):
+    state = read_checkpoint(checkpoint)
+    if "gvae" not in state["models"]:
         raise ValueError(f"{checkpoint}: not a GVAE checkpoint (models: {list(state['models'])})")
     config = state["config"]
-    model = GVAE(GVAEConfig(**config["model"]))
+    model = GVAE(GVAEModelOptions(**config["model"]))
     model.load_state_dict(state["models"]["gvae"])
-    return model, HitGraphConfig(**config["graphs"]), config
+    return model, HitGraphOptions(**config["graphs"]), config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"gvae.report: error: {err}", file=sys.stderr)
         return 2
-    hits = [h for h in hits if len(h) >= 2][-args.events :]
+    hits = hits[-args.events :]
     write_report(model, hits, mean_image, cfg, args.out or args.checkpoint.parent / "emd_report")
     return 0
 

@@ -18,9 +18,16 @@ import torch
 from torch_geometric.data import Batch
 from torch_geometric.utils import to_dense_batch
 
-from gvae.hits import HitBatcher, HitDataset, HitGraphConfig, hit_batch, image_hits, load_event_hits
+from gvae.hits import (
+    HitBatcher,
+    HitDataset,
+    HitGraphOptions,
+    hit_batch,
+    image_hits,
+    load_event_hits,
+)
 from gvae.loss import LossWeights, gvae_losses
-from gvae.model import GVAE, GVAEConfig
+from gvae.model import GVAE, GVAEModelOptions
 from gvae.report import emd_table, reconstruct, write_report
 
 log = logging.getLogger(__name__)
@@ -29,7 +36,7 @@ DEFAULT_DATA = Path("data/calorimeter/top.h5")
 
 
 @dataclass
-class GVAEData:
+class GVAEOptions:
     """GVAE data and optimiser."""
 
     data: Path = field(
@@ -53,16 +60,15 @@ class GVAETask:
 
     def __init__(
         self,
-        data: GVAEData,
-        graphs: HitGraphConfig,
-        model: GVAEConfig,
+        data: GVAEOptions,
+        graphs: HitGraphOptions,
+        model: GVAEModelOptions,
         weights: LossWeights,
         device: str = "cpu",
     ) -> None:
         if data.data == DEFAULT_DATA and not DEFAULT_DATA.is_file():
             raise FileNotFoundError(f"{DEFAULT_DATA}: no such file; `make data` generates it")
         hits, self.mean_image = load_event_hits(data.data)
-        hits = [h for h in hits if len(h) >= 2]
         if len(hits) <= data.eval_events:
             raise ValueError(
                 f"{data.data}: {len(hits)} events, need more than --eval-events {data.eval_events}"
@@ -88,11 +94,11 @@ class GVAETask:
 
     def step(
         self, batch: Batch, phase: Callable[[str], AbstractContextManager]
-    ) -> dict[str, float]:
+    ) -> dict[str, torch.Tensor]:
         with phase("gvae") as gvae:
             losses = self.losses(batch, gvae.model)
             gvae.update(losses["total"])
-        return {name: value.item() for name, value in losses.items()}
+        return {name: value.detach() for name, value in losses.items()}
 
     @staticmethod
     def autocast_dtype(device: str) -> torch.dtype | None:

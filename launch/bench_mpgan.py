@@ -4,10 +4,10 @@
     python -m launch.bench_mpgan --batch-size 256 --steps 5 --threads 2
     python -m launch.bench_mpgan --device cuda --batch-size 256 --steps 50    # on a GPU
 
-Both variants run exactly what ``python -m distributed.train mpgan`` runs for one step:
-``MPGANTask.step`` through the loop's update path (``distributed.loop.Updater``: the engine's
-optimizer wrappers, the discriminator frozen during the generator phase), on jets of the
-training file:
+Both variants time the trainer's own step, :func:`distributed.loop.train_step` — the batch
+from the loader, the learning rates, ``MPGANTask.step`` through the loop's update path (the
+engine's optimizer wrappers, the discriminator frozen during the generator phase), the step's
+bookkeeping —, on jets of the training file:
 
 - **default**: the trainer's default — the fast message passing (factorised first edge layer,
   masked sum as a product, dropout masks from random bits; ``gnn/message_passing.py``) under
@@ -35,13 +35,15 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from distributed.batches import data_loader
 from distributed.config import HelpFormatter
 from distributed.engine import Engine
-from distributed.loop import Updater, amp_dtype, move
+from distributed.loop import prepare, train_step
+from distributed.options import TrainOptions, amp_dtype
 from distributed.runtime import init_rank
 from launch.environment import MALLOC
-from mpgan.model import MPGANConfig
-from mpgan.task import DEFAULT_DATA, MPGANData, MPGANTask
+from mpgan.model import MPGANModelOptions
+from mpgan.task import DEFAULT_DATA, MPGANOptions, MPGANTask
 
 VARIANTS = {"default": "fast", "published": "published"}
 
@@ -56,21 +58,17 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> AbstractContext
     return torch.autocast(device.type, dtype) if dtype else nullcontext()
 
 
-def step_seconds(
-    task: MPGANTask, engine: Engine, dtype: torch.dtype | None, batch: int, steps: int
-) -> list[float]:
-    """Seconds per trainer step (after one warm-up step) on the first ``batch`` training jets."""
-    step_models, optimizers = engine.distributed(task.models, task.optimizers, "none")
-    engine.broadcast_state(task.models, optimizers)
-    updater = Updater(task.models, step_models, optimizers, engine, dtype, 0.0)
-    batch_jets = move(task.collate([task.train_set[i] for i in range(batch)]), task.device)
+def step_seconds(task: MPGANTask, engine: Engine, amp: str, batch: int, steps: int) -> list[float]:
+    """Seconds per :func:`distributed.loop.train_step` (after one warm-up step) at a global
+    batch of ``batch`` jets, ``amp`` as the trainer's ``--amp``."""
+    options = TrainOptions(global_batch_size=batch, amp=amp, loader_workers=0, log_every=10**9)
+    run = prepare(task, options, engine, task.device, seed=0)
+    engine.broadcast_state(task.models, run.optimizers)
+    batches = iter(data_loader(task, run.sampler, 0, seed=0))
     times = []
     for _ in range(steps + 1):
-        synchronize(task.device)
         start = time.perf_counter()
-        with autocast(task.device, dtype):
-            task.step(batch_jets, updater)
-        synchronize(task.device)
+        train_step(run, batches)  # synchronizes the device at its end
         times.append(time.perf_counter() - start)
     return times[1:]
 
@@ -141,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tasks = {
             name: MPGANTask(
-                MPGANData(data=args.data, eval_jets=min(1000, args.batch_size)),
-                MPGANConfig(implementation=impl),
+                MPGANOptions(data=args.data, eval_jets=min(1000, args.batch_size)),
+                MPGANModelOptions(implementation=impl),
                 device=str(device),
             )
             for name, impl in VARIANTS.items()
@@ -155,15 +153,12 @@ def main(argv: list[str] | None = None) -> int:
         amp: output_difference(tasks["default"], tasks["published"], dtype)
         for amp, dtype in (("off", None), ("bf16", torch.bfloat16))
     }
-    dtypes = {
-        "default": amp_dtype(args.amp, str(device), MPGANTask.autocast_dtype(str(device))),
-        "published": None,  # the published code: fp32
-    }
+    amps = {"default": args.amp, "published": "off"}  # the published code: fp32
 
     rows = []
     for name, task in tasks.items():
-        dtype = dtypes[name]
-        times = torch.tensor(step_seconds(task, engine, dtype, args.batch_size, args.steps))
+        dtype = amp_dtype(amps[name], str(device), task.autocast_dtype(str(device)))
+        times = torch.tensor(step_seconds(task, engine, amps[name], args.batch_size, args.steps))
         us = generation_us_per_jet(task, dtype, args.generate_batch, args.repeats)
         rows.append(
             {

@@ -34,7 +34,9 @@ the quality reached, and the training time — the sum of step times, evaluation
 the first evaluation at or below ``--target`` (default: the smallest world size's final value
 × 1.15), ``time_to_quality(np)``, and its speedup over the smallest np. Writes quality.csv,
 curves.csv, quality.md and quality.png (quality against training time and against samples seen,
-one line per np). No independent runs: the bound is about throughput.
+one line per np), and results.csv (per-step timing, for ``launch.scaling_model``). ``--repeats``
+runs each np with seeds 0, 1, …: a model's final quality varies from seed to seed, and the
+table shows the mean and spread. No independent runs: the bound is about throughput.
 """
 
 from __future__ import annotations
@@ -60,8 +62,9 @@ import torch
 from tqdm import tqdm
 
 from distributed.config import HelpFormatter
+from events.files import read_checkpoint
 from launch.environment import MALLOC, horovod_env
-from launch.timing import read_timing
+from launch.timing import read_timing, summarise_timing
 
 log = logging.getLogger("launch.scaling")
 
@@ -205,7 +208,7 @@ def run_training(commands: list[list[str]], log_paths: list[Path]) -> None:
 
 
 def parameter_count(checkpoint: Path) -> int:
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = read_checkpoint(checkpoint)
     return sum(v.numel() for model in state["models"].values() for v in model.values())
 
 
@@ -239,19 +242,6 @@ def environment(args: argparse.Namespace, commands: list[str], parameters: int) 
         "tuning": {k: os.environ.get(k) for k in (*MALLOC, "OMPI_MCA_mpi_yield_when_idle")},
         "sweep": shlex.join([sys.executable, "-m", "launch.scaling", *sys.argv[1:]]),
         "runs": commands,
-    }
-
-
-def timing_row(timing: pd.DataFrame, batch: int, ranks: int) -> dict:
-    """Execution time and per-step means of one run's timing lines."""
-    return {
-        "steps": len(timing),
-        "time_s": timing.step_time.sum(),
-        "step_ms": 1e3 * timing.step_time.mean(),
-        "compute_ms": 1e3 * timing.compute.mean(),
-        "communication_ms": 1e3 * timing.communication.mean(),
-        "data_wait_ms": 1e3 * timing.data_wait.mean(),
-        "samples_per_s": batch * ranks * len(timing) / timing.step_time.sum(),
     }
 
 
@@ -299,7 +289,7 @@ def sweep(args: argparse.Namespace, study: Path) -> pd.DataFrame:
                     shutil.copy(outs[0] / file, study / "runs" / f"{name}-{file}")
             timings = [read_timing(out / "timing.jsonl", args.warmup) for out in outs]
             # Independent runs: the mean process, and all of them for the throughput.
-            row = timing_row(pd.concat(timings).groupby(level=0).mean(), batch, ranks)
+            row = summarise_timing(pd.concat(timings).groupby(level=0).mean(), batch * ranks)
             rows.append(
                 {"np": ranks, "repeat": repeat, "kind": kind, "batch_per_rank": batch, **row}
             )
@@ -337,6 +327,15 @@ def quality_curve(study: Path, name: str) -> tuple[pd.DataFrame, str]:
     return curve, metric
 
 
+def mean_curve(curves: list[pd.DataFrame]) -> pd.DataFrame:
+    """The repeats' curves (the same evaluation steps, other seeds) averaged step by step, with
+    the quality's spread over repeats (``quality_std``, population; 0 for one repeat)."""
+    table = pd.concat(curves).groupby("step", sort=True)
+    mean = table[["quality", "time_s", "samples"]].mean()
+    mean["quality_std"] = table.quality.std(ddof=0)
+    return mean.reset_index()
+
+
 def time_to_quality(curve: pd.DataFrame, target: float) -> float:
     """Training time (s) of the first evaluation at or below ``target`` (NaN: never)."""
     reached = curve[curve.quality <= target]
@@ -346,9 +345,10 @@ def time_to_quality(curve: pd.DataFrame, target: float) -> float:
 def quality_table(
     curves: dict[int, pd.DataFrame], target: float | None, tolerance: float = 0.15
 ) -> tuple[pd.DataFrame, float]:
-    """quality.csv: per np the final and best quality, training time, samples seen, the time to
-    ``target`` (default: the smallest np's final quality × (1 + ``tolerance``)) and its speedup
-    over the smallest np."""
+    """quality.csv: per np the final quality (± its spread over repeats when ``curves`` come
+    from :func:`mean_curve`), the best, training time, samples seen, the time to ``target``
+    (default: the smallest np's final quality × (1 + ``tolerance``)) and its speedup over the
+    smallest np."""
     ranks = sorted(curves)
     if target is None:
         target = float(curves[ranks[0]].quality.iloc[-1]) * (1 + tolerance)
@@ -361,6 +361,7 @@ def quality_table(
                 "steps": int(curve.step.iloc[-1]),
                 "samples": int(curve.samples.iloc[-1]),
                 "final_quality": float(curve.quality.iloc[-1]),
+                "final_quality_std": float(curve.get("quality_std", curve.quality * 0).iloc[-1]),
                 "best_quality": float(curve.quality.min()),
                 "time_s": float(curve.time_s.iloc[-1]),
                 "time_to_quality_s": time_to_quality(curve, target),
@@ -370,6 +371,7 @@ def quality_table(
     table["speedup_to_quality"] = table.time_to_quality_s.iloc[0] / table.time_to_quality_s
     table["quality_vs_smallest_np"] = table.final_quality / table.final_quality.iloc[0]
     table["samples_per_s"] = table.samples / table.time_s
+    table["target"] = target
     return table, target
 
 
@@ -394,7 +396,8 @@ def write_quality_study(args: argparse.Namespace, study: Path) -> pd.DataFrame:
     """quality.csv, curves.csv, quality.md and quality.png of a ``--quality`` sweep."""
     curves, metric = {}, ""
     for n in args.np:
-        curves[n], metric = quality_curve(study, f"np{n}-r0")
+        runs = [quality_curve(study, f"np{n}-r{r}") for r in range(args.repeats)]
+        curves[n], metric = mean_curve([curve for curve, _ in runs]), runs[0][1]
     table, target = quality_table(curves, args.target)
     table.to_csv(study / "quality.csv", index=False, float_format="%.6g")
     pd.concat([c.assign(np=n) for n, c in curves.items()]).to_csv(
@@ -410,7 +413,9 @@ def write_quality_study(args: argparse.Namespace, study: Path) -> pd.DataFrame:
     lines = [
         f"# {title}",
         "",
-        f"Quality: `{metric}` of the last evaluation (lower is better); target {target:.4g}"
+        f"Quality: `{metric}` of the last evaluation (lower is better), the mean of "
+        f"{args.repeats} run(s) with seeds 0…{args.repeats - 1} (± their spread); target "
+        f"{target:.4g}"
         + (" (given)" if args.target is not None else f" (np {args.np[0]}'s final × 1.15)")
         + "; time = Σ step time (evaluations excluded) until the first evaluation at or below "
         "it.",
@@ -422,7 +427,8 @@ def write_quality_study(args: argparse.Namespace, study: Path) -> pd.DataFrame:
     for r in table.itertuples():
         mark = " ¹" if r.np in oversubscribed else ""
         lines.append(
-            f"| {r.np}{mark} | {r.steps} | {r.samples} | {r.final_quality:.4g} | "
+            f"| {r.np}{mark} | {r.steps} | {r.samples} | {r.final_quality:.4g} ± "
+            f"{r.final_quality_std:.2g} | "
             f"{r.best_quality:.4g} | {r.quality_vs_smallest_np:.2f} | {r.samples_per_s:.1f} | "
             f"{r.time_s:.1f} | {r.time_to_quality_s:.1f} | {r.speedup_to_quality:.2f} |"
         )
@@ -534,7 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batch-size", type=int, default=32, help="per rank (weak) or global (strong)"
     )
-    parser.add_argument("--repeats", type=int, default=1, help="runs per world size")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs per world size (seeds 0, 1, …)"
+    )
     parser.add_argument(
         "--launcher", choices=LAUNCHERS, default="horovodrun", help="starts each run's ranks"
     )
@@ -555,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     args.train_args = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
     args.np = sorted(set(args.np))
     if args.quality:
-        args.bound, args.warmup, args.repeats = False, 0, 1
+        args.bound, args.warmup = False, 0
     elif args.steps is None:
         args.steps = 100
     if args.np[0] < 1 or args.warmup < 0 or args.repeats < 1:
@@ -576,7 +584,10 @@ def main(argv: list[str] | None = None) -> int:
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=args.out))
     try:
         runs = sweep(args, staging)
-        if args.quality:
+        if args.quality:  # the same data in every run (--epochs): T(1)/T(p) is the speedup
+            summarise(runs, "strong" if args.steps is None else args.mode).to_csv(
+                staging / "results.csv", index=False, float_format="%.6g"
+            )
             results = write_quality_study(args, staging)
         else:
             results = write_study(runs, args, staging)

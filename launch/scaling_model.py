@@ -111,6 +111,42 @@ def predict(
     return pd.DataFrame(rows)
 
 
+def time_to_quality_prediction(study: Path, prediction: pd.DataFrame, mode: str) -> str:
+    """For a time-to-quality study (``launch.scaling --quality``): with a fixed global batch
+    (strong) every world size takes the smallest np's optimizer steps to the target, so the
+    predicted time to quality is those steps × the predicted step time; with a batch per rank
+    (weak) the steps to the target depend on the larger global batch's statistical efficiency,
+    which the model cannot know."""
+    quality = pd.read_csv(study / "quality.csv")
+    curves = pd.read_csv(study / "curves.csv")
+    smallest = curves[curves.np == quality.np.iloc[0]]
+    reached = smallest[smallest.quality <= quality.target.iloc[0]]
+    lines = [f"\n## PREDICTION: time to quality (target {quality.target.iloc[0]:.4g})\n"]
+    if mode != "strong" or reached.empty:
+        why = "the target was not reached" if reached.empty else "weak scaling"
+        return "\n".join(
+            [
+                *lines,
+                f"Not predicted ({why}): the optimizer steps to the target "
+                "at a larger global batch are a measurement, not a model.",
+                "",
+            ]
+        )
+    steps = int(reached.step.iloc[0])
+    table = prediction[["gpus", "step_ms"]].assign(
+        steps_to_quality=steps, time_to_quality_s=steps * prediction.step_ms / 1e3
+    )
+    return "\n".join([
+        *lines,
+        f"Strong scaling: every world size makes the updates of np {quality.np.iloc[0]}, which "
+        f"reached the target after {steps} steps; predicted time = steps × predicted step time "
+        "(compute and allreduce only: no data loading, no evaluation).",
+        "",
+        table.to_markdown(index=False, floatfmt=".4g"),
+        "",
+    ])  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m launch.scaling_model",
@@ -172,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Fitted: B = {fitted.bandwidth / 1e9:.3g} GB/s, α = {1e6 * fitted.latency:.3g} µs.\n\n"
         f"{here.to_markdown(index=False, floatfmt='.4g')}\n"
     )
+    quality = args.study / "quality.csv"
+    if quality.is_file():
+        text += time_to_quality_prediction(args.study, prediction, env["mode"])
     (args.study / "prediction.md").write_text(text)
     print(text)
     return 0

@@ -24,13 +24,18 @@ def read_timing(path: Path, warmup: int = 0) -> pd.DataFrame:
 
 
 def summarise_timing(table: pd.DataFrame, samples_per_step: int) -> dict[str, float]:
-    """Mean step time, throughput and the shares of data wait, host → device copy and
-    communication in the step time."""
+    """One run's timing lines summed up: steps, execution time ``time_s`` (Σ step time), the
+    mean step and its parts in ms, throughput (all ranks) and the shares of data wait,
+    host → device copy and communication in the step time."""
     total = table.step_time.sum()
     return {
         "steps": len(table),
+        "time_s": total,
         "step_ms": 1e3 * table.step_time.mean(),
         "step_ms_std": 1e3 * table.step_time.std(ddof=0),
+        "compute_ms": 1e3 * table.compute.mean(),
+        "communication_ms": 1e3 * table.communication.mean(),
+        "data_wait_ms": 1e3 * table.data_wait.mean(),
         "samples_per_s": samples_per_step * len(table) / total,
         "data_wait_share": table.data_wait.sum() / total,
         "copy_share": table["copy"].sum() / total,

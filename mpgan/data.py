@@ -4,7 +4,7 @@ Each particle feature (ηrel, φrel, pTrel) is divided by a maximum, pT then shi
 mask stored as mask − 0.5 (so features lie in about [−1, 1], pT in [−0.5, 0.5]). The maxima
 (``--normalisation``):
 
-- ``jetnet``: JetNet's fixed maxima over its 30-particle data (:data:`evaluation.fpnd.
+- ``jetnet``: JetNet's fixed maxima over its 30-particle data (:data:`evaluation.jetnet.
   JETNET_MAXIMA`: η 1.6212, φ 0.5207, pT 0.8935), the same for every class (jetnet's
   ``JetNet.fpnd_norm``, used by the later MPGAN code);
 - ``per-class``: the maximum |value| of each feature over the whole training file, train and
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from evaluation.fpnd import JETNET_MAXIMA
+from evaluation.jetnet import JETNET_MAXIMA, normalise_features
 
 NORMALISATIONS = ("jetnet", "per-class")
 
@@ -47,11 +47,10 @@ def feature_maxima(particle_features: np.ndarray, normalisation: str = "jetnet")
 def normalise(particle_features: np.ndarray, maxima: np.ndarray = JETNET_MAXIMA) -> np.ndarray:
     """Physical (ηrel, φrel, pTrel, mask) → normalised (η', φ', pT', mask − 0.5); [N, 30, 4];
     ``maxima`` [3] from :func:`feature_maxima`."""
-    x = np.empty_like(particle_features, dtype=np.float32)
-    x[..., :3] = particle_features[..., :3] / maxima
-    x[..., 2] -= 0.5
-    x[..., 3] = particle_features[..., 3] - 0.5
-    return x
+    mask = particle_features[..., 3:] - 0.5
+    return np.concatenate([normalise_features(particle_features, maxima), mask], -1).astype(
+        np.float32
+    )
 
 
 def denormalise(x: np.ndarray, maxima: np.ndarray = JETNET_MAXIMA) -> np.ndarray:

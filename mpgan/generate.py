@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from evaluation.jet_metrics import jet_mass
+from evaluation.jet_metrics import relative_jet_mass
 from events.jetnet import JET_FEATURES, read_jetnet, write_jetnet
 from mpgan.labels import label_columns
 from mpgan.model import autocast_dtype
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             source[:, 0],
             source[:, 1],
-            jet_mass(particles) * source[:, 0],
+            relative_jet_mass(particles) * source[:, 0],
             (particles[..., 3] > 0).sum(1),
         ],
         axis=1,

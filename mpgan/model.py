@@ -28,16 +28,15 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from evaluation.fpnd import JETNET_MAXIMA
+from evaluation.jetnet import JETNET_MAXIMA, N_PARTICLES
 from gnn.message_passing import IMPLEMENTATIONS, FullyConnectedMessagePassing
 from mpgan.labels import LabelScaler, parse_condition
 
-N_PARTICLES = 30
 N_FEATURES = 3
 
 
 @dataclass
-class MPGANConfig:
+class MPGANModelOptions:
     """MPGAN architecture (defaults: the paper's gluon configuration)."""
 
     generator: str = field(
@@ -99,9 +98,9 @@ class MPGenerator(nn.Module):
     """``generator(z, n, c)`` → jets [B, 30, 4]; ``sample(n, c)`` draws the noise itself
     (c: standardised labels [B, L] of a conditional model, else None)."""
 
-    def __init__(self, cfg: MPGANConfig | None = None) -> None:
+    def __init__(self, cfg: MPGANModelOptions | None = None) -> None:
         super().__init__()
-        cfg = cfg or MPGANConfig()
+        cfg = cfg or MPGANModelOptions()
         self.cfg = cfg
         if cfg.generator == "lfc":
             self.lfc = nn.Linear(128, N_PARTICLES * cfg.latent)
@@ -152,9 +151,9 @@ class MPDiscriminator(nn.Module):
     """``discriminator(x, c)`` → probability real [B] for jets x [B, 30, 4] (and their
     standardised labels c [B, L] in a conditional model)."""
 
-    def __init__(self, cfg: MPGANConfig | None = None) -> None:
+    def __init__(self, cfg: MPGANModelOptions | None = None) -> None:
         super().__init__()
-        cfg = cfg or MPGANConfig()
+        cfg = cfg or MPGANModelOptions()
         self.layers = nn.ModuleList(
             FullyConnectedMessagePassing(
                 n_in,

@@ -26,12 +26,14 @@ from torch.utils.data import default_collate
 
 from evaluation.fpnd import fpnd
 from evaluation.jet_metrics import jet_metrics
+from evaluation.jetnet import N_PARTICLES
+from events.files import read_checkpoint
 from events.jetnet import read_jetnet
 from mpgan.data import NORMALISATIONS, JetDataset, denormalise, feature_maxima
+from mpgan.jet_report import plot_distributions, region_report
 from mpgan.labels import label_columns
-from mpgan.model import N_PARTICLES, MPDiscriminator, MPGANConfig, MPGenerator
+from mpgan.model import MPDiscriminator, MPGANModelOptions, MPGenerator
 from mpgan.model import autocast_dtype as model_autocast_dtype
-from mpgan.report import plot_distributions, region_report
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ LR_GENERATOR = {"g": 1e-5, "t": 2e-5, "q": 0.5e-5}
 
 
 @dataclass
-class MPGANData:
+class MPGANOptions:
     """MPGAN data and optimisers."""
 
     data: Path = field(
@@ -99,7 +101,7 @@ class MPGANData:
 class MPGANTask:
     """Models ``{"generator", "discriminator"}`` with one RMSprop each (lr_D = 3 lr_G)."""
 
-    def __init__(self, data: MPGANData, model: MPGANConfig, device: str = "cpu") -> None:
+    def __init__(self, data: MPGANOptions, model: MPGANModelOptions, device: str = "cpu") -> None:
         if data.data == DEFAULT_DATA and not DEFAULT_DATA.is_file():
             raise FileNotFoundError(f"{DEFAULT_DATA}: no such file; `make data` generates it")
         particles, jet_features = read_jetnet(data.data)
@@ -144,14 +146,12 @@ class MPGANTask:
     def from_checkpoint(cls, checkpoint: Path, data: Path | None = None) -> MPGANTask:
         """The task of a training checkpoint, its models loaded; ``data`` replaces the run's
         JetNet file (its last ``eval_jets`` jets are the held-out ones)."""
-        if not Path(checkpoint).is_file():
-            raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        if "generator" not in state.get("models", {}):
+        state = read_checkpoint(checkpoint)
+        if "generator" not in state["models"]:
             raise ValueError(f"{checkpoint}: not an MPGAN checkpoint ({list(state['models'])})")
         config = state["config"]
         options = {**config["data"], "data": Path(data or config["data"]["data"])}
-        task = cls(MPGANData(**options), MPGANConfig(**config["model"]))
+        task = cls(MPGANOptions(**options), MPGANModelOptions(**config["model"]))
         for name, model in task.models.items():
             model.load_state_dict(state["models"][name])
         return task
@@ -169,7 +169,7 @@ class MPGANTask:
         self,
         batch: tuple[torch.Tensor, torch.Tensor],
         phase: Callable[[str], AbstractContextManager],
-    ) -> dict[str, float]:
+    ) -> dict[str, torch.Tensor]:
         real, labels = batch
         c = labels if labels.shape[1] else None  # the real jets' labels, for real and fake
         generator, discriminator = self.models["generator"], self.models["discriminator"]
@@ -185,7 +185,7 @@ class MPGANTask:
             fake = g.model(generator.noise(len(n), n.device), n, c)
             loss_g = (discriminator(fake, c) - 1).square().mean()
             g.update(loss_g)
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
 
     @staticmethod
     def autocast_dtype(device: str) -> torch.dtype | None:
@@ -249,19 +249,25 @@ class MPGANTask:
         and the real-vs-real baseline answer the same question; every evaluation draws the same
         noise (seed 0), so evaluations differ only by the generator."""
         reference, other, features = self.evaluation_samples()
-        self.generated = self.generate(len(other), seed=0, jet_features=features)
+        generated = self.generate(len(other), seed=0, jet_features=features)
         if self.baseline is None:
             self.baseline = {f"real_{k}": v for k, v in jet_metrics(reference, other).items()}
             self.baseline["real_fpnd"] = fpnd(other, self.jet_type)
-        metrics = jet_metrics(reference, self.generated)
-        metrics["fpnd"] = fpnd(self.generated, self.jet_type)
+        metrics = jet_metrics(reference, generated)
+        metrics["fpnd"] = fpnd(generated, self.jet_type)
         return {**metrics, "eval_samples": len(reference), **self.baseline}
 
-    def report(self, out: Path) -> None:
-        """``distributions.png`` (real vs generated, :func:`mpgan.report.plot_distributions`);
-        a conditional model also gets the per-region report in ``regions/``."""
-        real = self.eval_real[: len(self.generated)]
-        plot_distributions(real, self.generated, out / "distributions.png")
+    def report(self, out: Path, feature: str | None = None, seed: int = 0) -> None:
+        """``distributions.png``: every held-out jet against as many generated with their
+        multiplicities and labels (:func:`mpgan.jet_report.plot_distributions`); a conditional
+        model also gets the per-region report in ``regions/``, split by ``feature``."""
+        out.mkdir(parents=True, exist_ok=True)
+        generated = self.generate(len(self.eval_real), seed=seed, jet_features=self.eval_features)
+        plot_distributions(self.eval_real, generated, out / "distributions.png")
         log.info("distributions -> %s", out / "distributions.png")
         if self.conditional:
-            region_report(self, out / "regions")
+            labels = self.models["generator"].cfg.labels
+            region_report(
+                self.eval_real, self.eval_features, self.generate, labels, out / "regions",
+                feature, seed,
+            )  # fmt: skip

@@ -13,7 +13,7 @@ import pytest
 from events.e2e import read_e2e, write_e2e
 from events.generate import CALORIMETER_RADIUS, calorimeter_chunk, jets_chunk
 from events.jetnet import write_jetnet
-from events.pythia import JetSourceConfig
+from events.pythia import JetSourceOptions
 from launch.environment import horovod_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,11 +38,26 @@ def launch():
     return run
 
 
+def readme_command(start: str) -> str:
+    """The README command that begins with ``start``, its continuation lines joined and its
+    trailing comment dropped: tests run the commands users copy."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(start):
+            parts = [line]
+            while parts[-1].split("#")[0].rstrip().endswith("\\"):
+                i += 1
+                parts.append(lines[i])
+            text = " ".join(p.split(" #")[0].rstrip().removesuffix("\\").strip() for p in parts)
+            return " ".join(text.split())
+    raise AssertionError(f"README.md has no command starting with {start!r}")
+
+
 @pytest.fixture(scope="session")
 def calorimeter_file(tmp_path_factory) -> Path:
     """48 real top-jet events through the detector, as an E2E HDF5 file (about 2 s)."""
     images, labels = calorimeter_chunk(
-        JetSourceConfig(jet_type="t", radius=CALORIMETER_RADIUS), 48, seed=11
+        JetSourceOptions(jet_type="t", radius=CALORIMETER_RADIUS), 48, seed=11
     )
     path = tmp_path_factory.mktemp("calorimeter") / "top48.h5"
     write_e2e(path, images, dict(zip(("pt", "m0", "y"), labels.T, strict=True)))
@@ -59,5 +74,5 @@ def calorimeter_images(calorimeter_file) -> np.ndarray:
 def gluon_file(tmp_path_factory) -> Path:
     """120 real Pythia gluon jets in the JetNet layout (about 3 s)."""
     path = tmp_path_factory.mktemp("jets") / "g120.hdf5"
-    write_jetnet(path, *jets_chunk(JetSourceConfig(jet_type="g"), 120, seed=5))
+    write_jetnet(path, *jets_chunk(JetSourceOptions(jet_type="g"), 120, seed=5))
     return path

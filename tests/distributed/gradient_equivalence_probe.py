@@ -14,18 +14,18 @@ from pathlib import Path
 
 import torch
 
-from distributed.loop import Updater
 from distributed.runtime import init_rank
-from gvae.hits import HitGraphConfig
+from distributed.update import Updater
+from gvae.hits import HitGraphOptions
 from gvae.loss import LossWeights
-from gvae.model import GVAEConfig
-from gvae.task import GVAEData, GVAETask
+from gvae.model import GVAEModelOptions
+from gvae.task import GVAEOptions, GVAETask
 
 
 def main(data: Path, out: Path, batch: int) -> None:
     engine, info = init_rank(seed=0)
     task = GVAETask(
-        GVAEData(data=data, eval_events=4), HitGraphConfig(), GVAEConfig(), LossWeights()
+        GVAEOptions(data=data, eval_events=4), HitGraphOptions(), GVAEModelOptions(), LossWeights()
     )
     step_models, optimizers = engine.distributed(task.models, task.optimizers, "none")
     engine.broadcast_state(task.models, optimizers)

@@ -18,15 +18,16 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from distributed.loop import Updater, move
+from distributed.batches import move
 from distributed.runtime import init_rank
 from distributed.sampler import ShardedSampler
-from gvae.hits import HitGraphConfig
+from distributed.update import Updater
+from gvae.hits import HitGraphOptions
 from gvae.loss import LossWeights
-from gvae.model import GVAEConfig
-from gvae.task import GVAEData, GVAETask
-from mpgan.model import MPGANConfig
-from mpgan.task import MPGANData, MPGANTask
+from gvae.model import GVAEModelOptions
+from gvae.task import GVAEOptions, GVAETask
+from mpgan.model import MPGANModelOptions
+from mpgan.task import MPGANOptions, MPGANTask
 
 
 def pinned_noise(generator: torch.nn.Module, rank: int, size: int) -> None:
@@ -61,10 +62,13 @@ def train(task, engine, steps: int, global_batch: int) -> dict[str, torch.Tensor
 def main(calorimeter: Path, jets: Path, out: Path, steps: int, global_batch: int) -> None:
     engine, info = init_rank(seed=0)
     gvae = GVAETask(
-        GVAEData(data=calorimeter, eval_events=4), HitGraphConfig(), GVAEConfig(), LossWeights()
+        GVAEOptions(data=calorimeter, eval_events=4),
+        HitGraphOptions(),
+        GVAEModelOptions(),
+        LossWeights(),
     )
     gvae.models["gvae"].eval()  # z = μ: no draw
-    mpgan = MPGANTask(MPGANData(data=jets, eval_jets=20), MPGANConfig(dropout=0.0))
+    mpgan = MPGANTask(MPGANOptions(data=jets, eval_jets=20), MPGANModelOptions(dropout=0.0))
     pinned_noise(mpgan.models["generator"], info.rank, info.size)
     result = {
         "gvae": train(gvae, engine, steps, global_batch),

@@ -1,4 +1,5 @@
-"""The Horovod health check under real launchers: what the ranks computed, not just exit codes."""
+"""The health check (``python -m distributed.check``) under real launchers: what the ranks
+computed, not just exit codes; the trainer's model list and options."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ LAUNCHERS = {
 def test_two_ranks_agree(launch, tmp_path, launcher):
     prefix, engine, controller = LAUNCHERS[launcher]
     out = tmp_path / "run"
-    proc = launch(f"{prefix} distributed.train check --out {out} --steps 50")
+    proc = launch(f"{prefix} distributed.check --out {out} --steps 50")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((out / "check.json").read_text())
 
@@ -47,7 +48,7 @@ def test_two_ranks_agree(launch, tmp_path, launcher):
 
 def test_single_process_with_threads(launch, tmp_path):
     out = tmp_path / "run"
-    proc = launch(f"python -m distributed.train check --out {out} --steps 20 --threads-per-rank 2")
+    proc = launch(f"python -m distributed.check --out {out} --steps 20 --threads-per-rank 2")
     assert proc.returncode == 0, proc.stderr
     result = json.loads((out / "check.json").read_text())
     assert [r["size"] for r in result["ranks"]] == [1]
@@ -57,7 +58,7 @@ def test_single_process_with_threads(launch, tmp_path):
 
 def test_bad_flag_fails_every_rank_with_one_line(launch, tmp_path):
     out = tmp_path / "run"
-    cmd = f"horovodrun -np 2 --gloo python -m distributed.train check --out {out} --steps 0"
+    cmd = f"horovodrun -np 2 --gloo python -m distributed.check --out {out} --steps 0"
     proc = launch(cmd, timeout=60)
     assert proc.returncode != 0
     assert "--steps must be >= 1, got 0" in proc.stdout + proc.stderr
@@ -73,7 +74,7 @@ def test_unknown_model_is_rejected(launch):
 def test_help_lists_models_and_options(launch):
     proc = launch("python -m distributed.train --help", timeout=60)
     assert proc.returncode == 0
-    assert "gvae" in proc.stdout and "check" in proc.stdout
+    assert "gvae: graph VAE" in proc.stdout and "mpgan: message-passing GAN" in proc.stdout
     proc = launch("python -m distributed.train gvae --help", timeout=60)
     assert proc.returncode == 0
     for flag in (

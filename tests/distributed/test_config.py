@@ -43,13 +43,17 @@ def test_bad_choice_and_type_are_rejected():
 
 
 def test_help_shows_group_titles_and_each_default_once(capsys):
-    from distributed.train import build_parser
+    from distributed.train import load_spec, model_parser
 
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["mpgan", "--help"])
+        model_parser(load_spec("mpgan")).parse_args(["--help"])
     text = capsys.readouterr().out
     assert "\ndata:\n" in text and "\nmodel:\n" in text and "\ntraining:\n" in text
-    assert "MPGANData" not in text and "MPGANConfig" not in text and "TrainConfig" not in text
+    assert (
+        "MPGANOptions" not in text
+        and "MPGANModelOptions" not in text
+        and "TrainOptions" not in text
+    )
     assert "(default: None)" not in text
     assert text.count("(default: runs/<UTC time>-MODEL)") == 1 and "(default: 256)" in text
     assert "(default: 0)" in text  # --seed: a default of 0 is a default, not "unset"

@@ -1,8 +1,9 @@
-"""No work lost: real processes killed mid-run.
+"""No work lost: real processes killed mid-run, with the README's commands.
 
-- Horovod elastic: one of two workers SIGKILLed → the other finishes alone from the last commit,
-  and its final model is what a one-rank continuation from that commit gives.
-- torchrun: a worker SIGKILLed → torchrun restarts both → they resume from the checkpoint.
+- Horovod elastic, one machine: one of two workers SIGKILLed → the other finishes alone from the
+  last commit, and its final model is what a one-rank continuation from that commit gives.
+- torchrun --max-restarts: a worker SIGKILLed → torchrun restarts both → they resume from the
+  checkpoint.
 - The whole job SIGKILLed between the temporary checkpoint file and its rename → the previous
   checkpoint loads and ``--resume`` continues exactly.
 """
@@ -17,12 +18,13 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import psutil
 import pytest
 import torch
 
 from launch.environment import horovod_env
-from tests.conftest import ROOT
+from tests.conftest import ROOT, readme_command
 
 pytestmark = pytest.mark.slow
 
@@ -66,20 +68,17 @@ def models(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, weights_only=False)["models"]["gvae"]
 
 
-def test_elastic_survivor_continues_from_the_last_commit(tmp_path, calorimeter_file):
-    hosts = tmp_path / "hosts"
-    hosts.write_text("localhost:1\n127.0.0.1:1\n")  # two pseudo-hosts: one can be lost
+def test_readme_elastic_command_survives_a_killed_worker(tmp_path, calorimeter_file):
+    """The README's one-machine elastic command, as written (its run bounded by --steps): one
+    of two workers SIGKILLed, the other finishes alone from the last commit (exit 0, a
+    checkpoint), with the model a one-rank continuation from that commit gives."""
     out, log = tmp_path / "elastic", tmp_path / "elastic.log"
-    train = f"gvae --data {calorimeter_file} {GVAE} --steps 14 --epochs 4"
-    proc = start(
-        "horovodrun -np 2 --min-np 1 --max-np 2 --gloo --network-interface lo "
-        "--host-discovery-script launch/discover_hosts.sh "
-        f"python -m distributed.train {train} --elastic --commit-every 2 --out {out}",
-        log,
-        env={"ELASTIC_HOSTS": str(hosts)},
-    )
+    command = readme_command("horovodrun -np 2 --min-np 1 --max-np 2 --network-interface lo")
+    assert "--commit-every 20 --out runs/elastic" in command
+    train = f"--data {calorimeter_file} {GVAE} --steps 60 --epochs 4"
+    proc = start(command.replace("--out runs/elastic", f"--out {out} {train}"), log)
     try:
-        wait_for(lambda: rows(out / "metrics.csv") >= 6, proc, log)  # header + step 5
+        wait_for(lambda: rows(out / "metrics.csv") >= 26, proc, log)  # header + step 25
         worker(proc, "HOROVOD_RANK", 1).send_signal(signal.SIGKILL)
         assert proc.wait(timeout=240) == 0, log.read_text()[-3000:]
     finally:
@@ -87,15 +86,17 @@ def test_elastic_survivor_continues_from_the_last_commit(tmp_path, calorimeter_f
             proc.kill()
     text = (out / "train.log").read_text()
     commit = int(re.search(r"world size now 1: continuing from the commit at step (\d+)", text)[1])
-    assert 2 <= commit <= 12 and commit % 2 == 0
+    assert commit in (20, 40)
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 60
     steps = [int(line.split(",")[0]) for line in (out / "metrics.csv").read_text().splitlines()[1:]]
-    assert steps == list(range(1, 15))  # the lost steps after the commit were dropped and redone
+    assert steps == list(range(1, 61))  # the lost steps after the commit were dropped and redone
     # A one-rank continuation from that commit: two ranks to the commit, then one to the end.
     reference = tmp_path / "reference"
+    gvae = f"gvae {train} --commit-every 20"
     for cmd in (
-        f"horovodrun -np 2 -H localhost:2 --gloo python -m distributed.train {train} "
+        f"horovodrun -np 2 -H localhost:2 --gloo python -m distributed.train {gvae} "
         f"--steps {commit}",
-        f"python -m distributed.train {train}",
+        f"python -m distributed.train {gvae}",
     ):
         done = subprocess.run(
             f"{cmd} --out {reference}".split(), cwd=ROOT, env=horovod_env(), capture_output=True,
@@ -108,13 +109,13 @@ def test_elastic_survivor_continues_from_the_last_commit(tmp_path, calorimeter_f
         assert torch.equal(final[name], tensor), name
 
 
-def test_torchrun_restarts_workers_from_the_checkpoint(tmp_path, calorimeter_file):
+def test_readme_torchrun_restarts_workers_from_the_checkpoint(tmp_path, calorimeter_file):
+    """The README's ``torchrun --max-restarts`` command (bounded by --steps): a worker
+    SIGKILLed, torchrun restarts both, they resume from the checkpoint and finish."""
     out, log = tmp_path / "run", tmp_path / "torchrun.log"
-    proc = start(
-        "torchrun --standalone --nproc-per-node 2 --max-restarts 1 -m distributed.train gvae "
-        f"--data {calorimeter_file} {GVAE} --steps 60 --checkpoint-every 3 --out {out}",
-        log,
-    )
+    command = readme_command("torchrun --standalone --nproc-per-node 2 --max-restarts 3")
+    train = f"--data {calorimeter_file} {GVAE} --steps 60 --checkpoint-every 3"
+    proc = start(command.replace("--out runs/r", f"--out {out} {train}"), log)
     try:
         wait_for(lambda: rows(out / "metrics.csv") >= 5, proc, log)  # a checkpoint at step 3
         worker(proc, "RANK", 1).send_signal(signal.SIGKILL)
@@ -159,3 +160,59 @@ def test_kill_during_checkpoint_write_keeps_the_previous_one(tmp_path, calorimet
     resumed, expected = models(out / "checkpoint.pt"), models(straight / "checkpoint.pt")
     for name, tensor in expected.items():
         assert torch.equal(resumed[name], tensor), name
+
+
+def run(cmd: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    parts = [sys.executable if p == "python" else p for p in cmd.split()]
+    return subprocess.run(
+        parts, cwd=ROOT, env=horovod_env(), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def error_lines(proc: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in proc.stderr.splitlines() if "error:" in line]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_bad_inputs_fail_in_one_line_before_anything_is_written(tmp_path, gluon_file):
+    """A damaged data file; a resume with other model options; a checkpoint cut short (to the
+    trainer and to every tool that reads checkpoints): exit 2, one line naming the file and
+    the problem, and the run directory as it was."""
+    damaged = tmp_path / "damaged.hdf5"
+    damaged.write_bytes(gluon_file.read_bytes())
+    with h5py.File(damaged, "r") as f:
+        info = f["particle_features"].id.get_chunk_info(0)
+    with damaged.open("r+b") as raw:
+        raw.seek(info.byte_offset + info.size // 2)
+        raw.write(b"\xff" * 64)
+    fresh = tmp_path / "fresh"
+    proc = run(f"python -m distributed.train mpgan --data {damaged} --steps 2 --out {fresh}")
+    assert proc.returncode == 2 and len(error_lines(proc)) == 1, proc.stderr[-2000:]
+    assert "damaged.hdf5: dataset 'particle_features' cannot be read" in proc.stderr
+    assert not fresh.exists()
+
+    out = tmp_path / "run"
+    mpgan = f"python -m distributed.train mpgan --data {gluon_file} --eval-jets 40 --no-evaluate"
+    assert run(f"{mpgan} --global-batch-size 8 --steps 2 --out {out}").returncode == 0
+    before = snapshot(out)
+    proc = run(f"{mpgan} --global-batch-size 8 --steps 4 --condition pt --out {out}")
+    assert proc.returncode == 2 and len(error_lines(proc)) == 1, proc.stderr[-2000:]
+    assert "was trained with other options (--condition '' → 'pt')" in proc.stderr
+    assert snapshot(out) == before  # config.json untouched, no resume recorded
+
+    checkpoint = out / "checkpoint.pt"
+    checkpoint.write_bytes(before["checkpoint.pt"][:2000])
+    cut = snapshot(out)
+    for command in (
+        f"{mpgan} --global-batch-size 8 --steps 4 --out {out}",
+        f"python -m mpgan.generate --checkpoint {checkpoint} -n 10 --out {tmp_path / 'g.h5'}",
+        f"python -m mpgan.report --checkpoint {checkpoint} --out {tmp_path / 'report'}",
+        f"python -m gvae.report --checkpoint {checkpoint}",
+    ):
+        proc = run(command)
+        assert proc.returncode == 2 and len(error_lines(proc)) == 1, command + proc.stderr
+        assert "checkpoint.pt: not a readable checkpoint, cut short or damaged" in proc.stderr
+    assert snapshot(out) == cut and not (tmp_path / "g.h5").exists()

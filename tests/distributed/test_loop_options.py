@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from distributed.batches import Prefetcher
 from distributed.config import read_config_file
-from distributed.loop import (
+from distributed.options import (
     LR_RULES,
-    Prefetcher,
-    TrainConfig,
+    TrainOptions,
     amp_dtype,
     batch_per_rank,
     batch_ratio,
@@ -22,7 +22,7 @@ from distributed.loop import (
     lr_scale,
 )
 from distributed.records import BestModel
-from distributed.train import build_parser, main
+from distributed.train import load_spec, main, model_parser, parse
 from gvae.task import GVAETask
 from mpgan.task import MPGANTask
 
@@ -44,16 +44,16 @@ def test_cosine_decay_after_warmup():
 
 
 def test_global_batch_splits_over_the_ranks_and_per_rank_batch_scales_it():
-    strong = TrainConfig(global_batch_size=256)
+    strong = TrainOptions(global_batch_size=256)
     assert [batch_per_rank(strong, r) for r in (1, 2, 4)] == [256, 128, 64]
     assert batch_ratio(strong, 4) == 1  # the same global batch as one process
     with pytest.raises(ValueError, match="does not divide by 3 ranks"):
         batch_per_rank(strong, 3)
     assert batch_per_rank(strong, 3, strict=False) == 85  # an elastic world: rounded down
-    weak = TrainConfig(batch_size=32, global_batch_size=256)  # a per-rank batch wins
+    weak = TrainOptions(batch_size=32, global_batch_size=256)  # a per-rank batch wins
     assert [batch_per_rank(weak, r) for r in (1, 4)] == [32, 32] and batch_ratio(weak, 4) == 4
     with pytest.raises(ValueError, match="global-batch-size >= 1"):
-        TrainConfig(global_batch_size=0)
+        TrainOptions(global_batch_size=0)
 
 
 def test_amp_choice():
@@ -75,20 +75,19 @@ def test_amp_choice():
 @pytest.mark.parametrize("suffix", [".toml", ".yaml"])
 def test_config_file_sets_defaults_and_flags_win(tmp_path, suffix):
     text = {
-        ".toml": 'batch-size = 8\namp = "bf16"\n[GVAEConfig]\nlatent = 8\nclusters1 = 16\n',
+        ".toml": 'batch-size = 8\namp = "bf16"\n[GVAEModelOptions]\nlatent = 8\nclusters1 = 16\n',
         ".yaml": "batch_size: 8\namp: bf16\nGVAEConfig:\n  latent: 8\n  clusters1: 16\n",
     }[suffix]
     path = tmp_path / f"run{suffix}"
     path.write_text(text)
-    argv = ["gvae", "--config", str(path), "--latent", "4"]
-    args = build_parser(read_config_file(path, gvae_actions())).parse_args(argv)
+    _, args = parse(["gvae", "--config", str(path), "--latent", "4"])
     assert (args.batch_size, args.amp, args.clusters1) == (8, "bf16", 16)
     assert args.latent == 4  # the flag overrides the file
 
 
 def gvae_actions() -> dict:
-    sub = build_parser().model_parsers["gvae"]
-    return {a.dest: a for a in sub._actions if a.dest not in ("help", "config")}
+    parser = model_parser(load_spec("gvae"))
+    return {a.dest: a for a in parser._actions if a.dest not in ("help", "config")}
 
 
 def test_config_file_errors(tmp_path):
@@ -110,6 +109,7 @@ def test_config_file_errors(tmp_path):
         ('lr_decay = "cosin"', "lr-decay = 'cosin': choose from constant, cosine"),
         ('amp = "fp32"', "amp = 'fp32': choose from auto, off, bf16, fp16"),
         ('batch_size = "eight"', "batch-size = 'eight': expected an integer"),
+        ('lr = "fast"', "lr = 'fast': expected a number"),
         ("batch_size = 2.5", "batch-size = 2.5: expected an integer"),
         ('scale_lr = "yes"', "scale-lr = 'yes': choose from none, linear, sqrt"),
         ('edges = "none"', "edges = 'none': choose from within-channel, all"),
@@ -130,8 +130,27 @@ def test_config_file_values_are_checked_like_flags(tmp_path, capsys, line, messa
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        (".yaml", "lr: 3e-3\nbatch_size: '8'\nbeta: 1e-4\n"),  # YAML 1.1: 3e-3 is a string
+        (".toml", 'lr = "3e-3"\nbatch_size = "8"\nbeta = 1e-4\n'),
+    ],
+)
+def test_every_value_a_flag_accepts_is_accepted_from_a_file(tmp_path, suffix, text):
+    path = tmp_path / f"run{suffix}"
+    path.write_text(text)
+    values = read_config_file(path, gvae_actions())
+    assert values == {"lr": 3e-3, "batch_size": 8, "beta": 1e-4}
+    _, flags = parse(["gvae", "--lr", "3e-3", "--batch-size", "8"])
+    assert (flags.lr, flags.batch_size) == (values["lr"], values["batch_size"])
+
+
 def test_resume_keeps_the_best_only_if_picked_by_the_same_metric(tmp_path):
-    torch.save({"selection": {"metric": "w1m", "value": 0.01, "step": 200}}, tmp_path / "best.pt")
+    torch.save(
+        {"models": {}, "selection": {"metric": "w1m", "value": 0.01, "step": 200}},
+        tmp_path / "best.pt",
+    )
     same = BestModel(SimpleNamespace(selection_metric="w1m"), tmp_path, None, resume=True)
     other = BestModel(SimpleNamespace(selection_metric="fpd"), tmp_path, None, resume=True)
     fresh = BestModel(SimpleNamespace(selection_metric="w1m"), tmp_path, None, resume=False)

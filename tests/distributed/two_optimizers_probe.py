@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 
-from distributed.loop import Updater
 from distributed.runtime import init_rank
-from mpgan.model import MPGANConfig
-from mpgan.task import MPGANData, MPGANTask
+from distributed.update import Updater
+from mpgan.model import MPGANModelOptions
+from mpgan.task import MPGANOptions, MPGANTask
 
 
 def flat(model: torch.nn.Module) -> torch.Tensor:
@@ -22,7 +22,7 @@ def flat(model: torch.nn.Module) -> torch.Tensor:
 
 def main(data: Path, out: Path) -> None:
     engine, info = init_rank(seed=0)
-    task = MPGANTask(MPGANData(data=data, eval_jets=20, lr_generator=1e-3), MPGANConfig())
+    task = MPGANTask(MPGANOptions(data=data, eval_jets=20, lr_generator=1e-3), MPGANModelOptions())
     step_models, optimizers = engine.distributed(task.models, task.optimizers, "none")
     engine.broadcast_state(task.models, optimizers)
     updater = Updater(task.models, step_models, optimizers, engine, None, 0.0)

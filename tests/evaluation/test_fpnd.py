@@ -23,13 +23,13 @@ from evaluation.fpnd import (
 )
 from evaluation.particlenet import CLASSES, ParticleNet, knn_edges
 from events.generate import jets_chunk
-from events.pythia import JetSourceConfig
+from events.pythia import JetSourceOptions
 
 
 @pytest.fixture(scope="module")
 def jets_by_class() -> dict[str, np.ndarray]:
     """60 real Pythia jets per class (JetNet units, with mask), about 5 s."""
-    return {t: jets_chunk(JetSourceConfig(jet_type=t), 60, seed=21)[0] for t in ("g", "q", "t")}
+    return {t: jets_chunk(JetSourceOptions(jet_type=t), 60, seed=21)[0] for t in ("g", "q", "t")}
 
 
 def test_shipped_weights_load_strictly():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from events.detector import ECAL, HCAL, TRACKS, DetectorConfig, jet_images
+from events.detector import ECAL, HCAL, TRACKS, DetectorOptions, jet_images
 from events.jet import Jet
 
 
@@ -15,7 +15,7 @@ def single(pid: int, charge: float, energy: float, deta: float = 0.0, dphi: floa
 
 
 def images(jet: Jet, **overrides) -> np.ndarray:
-    return jet_images(jet, DetectorConfig(**overrides), np.random.default_rng(0))
+    return jet_images(jet, DetectorOptions(**overrides), np.random.default_rng(0))
 
 
 def test_photon_goes_to_ecal_only():
@@ -49,8 +49,8 @@ def test_split_hadrons_muons_neutrinos_and_thresholds():
 
 
 def test_ecal_cells_are_finer_than_hcal_towers():
-    cfg = DetectorConfig()
+    cfg = DetectorOptions()
     assert cfg.hcal_tower == pytest.approx(0.087)
     assert cfg.ecal_cell < cfg.hcal_tower
     with pytest.raises(ValueError, match="multiple"):
-        DetectorConfig(image_size=124)
+        DetectorOptions(image_size=124)

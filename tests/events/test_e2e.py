@@ -59,8 +59,8 @@ def test_bad_files(tmp_path):
         read_e2e(tmp_path / "nox.parquet")
     with h5py.File(tmp_path / "flat.h5", "w") as f:
         f.create_dataset("X_jets", data=np.zeros((2, 10, 10)))
-    with pytest.raises(ValueError, match=r"X_jets must be \[N, H, W, C\]"):
+    with pytest.raises(ValueError, match=r"X_jets has shape \(2, 10, 10\); expected images"):
         read_e2e(tmp_path / "flat.h5")
     (tmp_path / "junk.parquet").write_text("junk")
-    with pytest.raises(ValueError, match="not a parquet file"):
+    with pytest.raises(ValueError, match="cannot be read as parquet"):
         read_e2e(tmp_path / "junk.parquet")

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from events.fpnd_scan import jet_shape, parse_variant
-from events.pythia import JetSourceConfig, make_pythia
+from events.pythia import JetSourceOptions, make_pythia
 
 
 def test_variant_sets_typed_fields_and_keeps_the_jet_type():
     cfg = parse_variant("radius=0.5,underlying_event=0,fsr_alpha_s=0.12", "q")
-    assert cfg == JetSourceConfig(
+    assert cfg == JetSourceOptions(
         jet_type="q", radius=0.5, underlying_event=False, fsr_alpha_s=0.12
     )
 
@@ -23,10 +23,10 @@ def test_bad_variant_is_rejected(text):
 
 
 def test_generator_knobs_reach_pythia():
-    pythia = make_pythia(JetSourceConfig(underlying_event=False, fsr_alpha_s=0.12), seed=1)
+    pythia = make_pythia(JetSourceOptions(underlying_event=False, fsr_alpha_s=0.12), seed=1)
     assert not pythia.flag("PartonLevel:MPI")
     assert pythia.parm("TimeShower:alphaSvalue") == pytest.approx(0.12)
-    default = make_pythia(JetSourceConfig(), seed=1)
+    default = make_pythia(JetSourceOptions(), seed=1)
     assert default.flag("PartonLevel:MPI")
     assert default.parm("TimeShower:alphaSvalue") == pytest.approx(0.1365)  # Monash 2013
 

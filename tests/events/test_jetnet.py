@@ -73,8 +73,15 @@ def write_raw(path, **datasets):
             "NaN or inf",
         ),
         (
-            {"particle_features": -np.ones((2, 30, 4)), "jet_features": np.ones((2, 4))},
+            {
+                "particle_features": np.concatenate([-np.ones((2, 30, 3)), np.ones((2, 30, 1))], 2),
+                "jet_features": np.ones((2, 4)),
+            },
             "negative pTrel",
+        ),
+        (
+            {"particle_features": -np.ones((2, 30, 4)), "jet_features": np.ones((2, 4))},
+            "the mask feature must be 0 or 1",
         ),
         (
             {"particle_features": np.zeros((3, 30, 4)), "jet_features": np.ones((2, 4))},

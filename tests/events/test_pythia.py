@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from events.jet import CHARGE, PID, PT
-from events.pythia import JetSourceConfig, generate_jets
+from events.pythia import JetSourceOptions, generate_jets
 
 
 @pytest.fixture(scope="module")
 def jets():
-    return {t: list(generate_jets(JetSourceConfig(jet_type=t), 30, seed=7)) for t in "gqt"}
+    return {t: list(generate_jets(JetSourceOptions(jet_type=t), 30, seed=7)) for t in "gqt"}
 
 
 def test_leading_jets_in_window_with_sorted_constituents(jets):
@@ -40,7 +40,7 @@ def test_top_jets_are_heavier_than_gluon_and_quark_jets(jets):
 
 
 def test_same_seed_same_jets_other_seed_other_jets():
-    cfg = JetSourceConfig(jet_type="q")
+    cfg = JetSourceOptions(jet_type="q")
     a = [j.constituents for j in generate_jets(cfg, 3, seed=11)]
     b = [j.constituents for j in generate_jets(cfg, 3, seed=11)]
     c = [j.constituents for j in generate_jets(cfg, 3, seed=12)]
@@ -50,4 +50,4 @@ def test_same_seed_same_jets_other_seed_other_jets():
 
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="jet_type"):
-        JetSourceConfig(jet_type="w")
+        JetSourceOptions(jet_type="w")

@@ -6,13 +6,13 @@ import numpy as np
 
 from events.e2e import write_e2e
 from events.jetnet import jet_arrays, write_jetnet
-from events.pythia import JetSourceConfig, generate_jets
+from events.pythia import JetSourceOptions, generate_jets
 from events.report import main
 
 
 def test_report_tables_and_plots(tmp_path):
     for jet_type in "gt":
-        jets = generate_jets(JetSourceConfig(jet_type=jet_type), 8, seed=3)
+        jets = generate_jets(JetSourceOptions(jet_type=jet_type), 8, seed=3)
         provenance = '{"radius": 0.4}' if jet_type == "g" else None  # t: as a JetNet download
         write_jetnet(tmp_path / f"{jet_type}.hdf5", *jet_arrays(jets), provenance=provenance)
     images = np.zeros((4, 3, 125, 125), dtype=np.float32)

@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch_geometric.nn import dense_mincut_pool
 
+from gnn.dense_graph_stack import DenseGraphStack
 from gnn.graph import knn_graph
 from gnn.mincut import MinCutPool, assignment, unpool
-from gnn.sage import DenseGraphStack, SAGEStack
+from gnn.sage_stack import SAGEStack
 
 
 @pytest.fixture
@@ -85,3 +86,25 @@ def test_mincut_pool_is_permutation_invariant():
     assert torch.allclose(out.x, out_perm.x, atol=1e-5)
     assert torch.allclose(out.adj, out_perm.adj, atol=1e-5)
     assert torch.allclose(out.assignment[:, perm], out_perm.assignment)
+
+
+def test_mincut_term_is_pygs_and_zero_for_a_graph_without_edges():
+    """Graphs with edges: PyG's MinCut term. A graph without edges (an event with one hit per
+    sub-detector) has nothing to cut: 0, with finite gradients, where PyG gives 0/0 = NaN."""
+    x, adj, mask = dense_case()
+    x, adj, mask = x.repeat(2, 1, 1), adj.repeat(2, 1, 1), mask.repeat(2, 1)
+    pool = MinCutPool(4, 3)
+    logits = pool.assign(x)
+    _, _, pyg, _ = dense_mincut_pool(x, adj, logits, mask)
+    assert torch.allclose(pool(x, adj, mask).mincut_loss, pyg, atol=1e-6)
+    adj[1] = 0.0  # the second graph loses every edge
+    _, _, pyg, _ = dense_mincut_pool(x, adj, pool.assign(x), mask)
+    assert torch.isnan(pyg)
+    x.requires_grad_(True)
+    out = pool(x, adj, mask)
+    _, _, first, _ = dense_mincut_pool(x[:1], adj[:1], pool.assign(x[:1]), mask[:1])
+    assert torch.allclose(out.mincut_loss, first / 2, atol=1e-6)  # mean of (first, 0)
+    (out.mincut_loss + out.ortho_loss).backward()
+    assert torch.isfinite(x.grad).all() and all(
+        torch.isfinite(p.grad).all() for p in pool.parameters()
+    )

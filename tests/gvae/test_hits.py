@@ -11,7 +11,7 @@ from torch_geometric.data import Batch, Data
 from gvae.hits import (
     HitBatcher,
     HitDataset,
-    HitGraphConfig,
+    HitGraphOptions,
     features_to_hits,
     hit_batch,
     hit_features,
@@ -38,7 +38,7 @@ def test_image_hits_positions_channels_and_towers():
 
 def test_features_round_trip():
     hits = np.array([[0.1, -0.2, 50.0, 2], [0.0, 0.05, 0.7, 0]], dtype=np.float32)
-    cfg = HitGraphConfig()
+    cfg = HitGraphOptions()
     x = hit_features(hits, cfg)
     assert x.shape == (2, 6) and x[0, 3:].tolist() == [0, 0, 1]
     assert np.isclose(x[0, 2], np.log10(50.0))
@@ -47,21 +47,21 @@ def test_features_round_trip():
 
 def test_graph_edges_stay_within_a_channel_and_cap_keeps_hardest(calorimeter_images):
     hits = image_hits(calorimeter_images[0])
-    graph = hit_batch([hits], HitGraphConfig(max_nodes=40))
+    graph = hit_batch([hits], HitGraphOptions(max_nodes=40))
     assert graph.num_nodes == 40
     assert np.array_equal(graph.hits.numpy(), hits[:40])  # the 40 most energetic
     channel = graph.hits[:, 3]
     assert (channel[graph.edge_index[0]] == channel[graph.edge_index[1]]).all()
-    across = hit_batch([hits], HitGraphConfig(max_nodes=40, edges="all"))
+    across = hit_batch([hits], HitGraphOptions(max_nodes=40, edges="all"))
     assert (channel[across.edge_index[0]] != channel[across.edge_index[1]]).any()
 
 
 def test_dataset_and_loading(calorimeter_file, tmp_path):
     hits, mean_image = load_event_hits(calorimeter_file)
     assert len(hits) == 48 and mean_image.shape == (3, 125, 125)
-    uncached = HitDataset(hits, HitGraphConfig(cache=False))
+    uncached = HitDataset(hits, HitGraphOptions(cache=False))
     assert len(uncached) == 48 and uncached[3].shape[1] == 4  # hit arrays
-    batcher = HitBatcher(HitGraphConfig())
+    batcher = HitBatcher(HitGraphOptions())
     built = batcher([uncached[i] for i in (5, 2, 7)])  # graphs built for the batch
     assert built.num_graphs == 3 and built.x.shape[1] == 6
     with pytest.raises(FileNotFoundError, match="no such E2E file"):
@@ -72,7 +72,7 @@ def test_cached_graphs_collate_to_the_built_batch(calorimeter_file):
     """A batch of the cached event graphs is the batch built from the hits, and what PyG's
     own collation gives: same features, hits, edges and graph index."""
     hits, _ = load_event_hits(calorimeter_file)
-    cfg = HitGraphConfig()
+    cfg = HitGraphOptions()
     dataset = HitDataset(hits, cfg, chunk=7)  # built in chunks of 7 events
     single = hit_batch([dataset.hits[2]], cfg)
     assert torch.equal(dataset[-1].x, dataset[len(dataset) - 1].x)
@@ -98,7 +98,7 @@ def test_loader_worker_receives_the_cached_graphs(calorimeter_file):
     of 288 events and yields the batches the training process would collate itself. With a
     shared-memory handle per event the worker could not start (Python sends at most 251)."""
     hits, _ = load_event_hits(calorimeter_file)
-    cfg = HitGraphConfig()
+    cfg = HitGraphOptions()
     dataset = HitDataset(hits * 6, cfg)
     assert len(dataset) == 288
     loader = DataLoader(
@@ -114,7 +114,7 @@ def test_loader_worker_receives_the_cached_graphs(calorimeter_file):
 
 
 def test_batched_edges_equal_per_event_edges(calorimeter_images):
-    cfg = HitGraphConfig(max_nodes=50)
+    cfg = HitGraphOptions(max_nodes=50)
     events = [image_hits(image) for image in calorimeter_images[:3]]
     batch = hit_batch(events, cfg)
     expected, offset = set(), 0

@@ -6,10 +6,11 @@ import numpy as np
 import torch
 from torch_geometric.utils import to_dense_batch
 
-from gvae.hits import HitGraphConfig, hit_batch, image_hits
+from evaluation.emd import emd
+from gvae.hits import HitGraphOptions, hit_batch, image_hits
 from gvae.loss import LossWeights, gvae_losses
-from gvae.model import GVAE, GVAEConfig
-from gvae.report import emd, emd_table, reconstruct
+from gvae.model import GVAE, GVAEModelOptions
+from gvae.report import emd_table, reconstruct
 
 
 def events(images, n):
@@ -19,7 +20,7 @@ def events(images, n):
 def test_shapes_and_padding_does_not_leak(calorimeter_images):
     torch.manual_seed(0)
     model = GVAE().eval()
-    cfg = HitGraphConfig()
+    cfg = HitGraphOptions()
     small, large = sorted(events(calorimeter_images, 2), key=len)
     n = min(len(small), cfg.max_nodes)
     assert n < min(len(large), cfg.max_nodes)
@@ -34,7 +35,7 @@ def test_shapes_and_padding_does_not_leak(calorimeter_images):
 
 def test_generate_from_template(calorimeter_images):
     model = GVAE().eval()
-    template = hit_batch(events(calorimeter_images, 1), HitGraphConfig())
+    template = hit_batch(events(calorimeter_images, 1), HitGraphOptions())
     out = model.generate(template, samples=5)
     assert out.shape == (5, template.num_nodes, 6) and torch.isfinite(out).all()
     assert not torch.allclose(out[0], out[1])  # different prior draws, different events
@@ -43,7 +44,7 @@ def test_generate_from_template(calorimeter_images):
 def test_loss_terms(calorimeter_images):
     torch.manual_seed(0)
     model = GVAE()
-    batch = hit_batch(events(calorimeter_images, 4), HitGraphConfig())
+    batch = hit_batch(events(calorimeter_images, 4), HitGraphOptions())
     output, enc = model(batch)
     target, _ = to_dense_batch(batch.x, batch.batch)
     losses = gvae_losses(output, target, enc, LossWeights())
@@ -73,7 +74,7 @@ def test_batch_loss_is_the_mean_of_its_events_losses(calorimeter_images):
     """Per-event normalisation: the loss (hence the gradient) of a batch is the mean of its
     halves', which is what averaging gradients over two Horovod ranks relies on."""
     model = GVAE().eval()  # z = μ: deterministic
-    cfg = HitGraphConfig()
+    cfg = HitGraphOptions()
 
     def losses(hits):
         batch = hit_batch(hits, cfg)
@@ -96,13 +97,13 @@ def test_overfit_a_handful_of_events_beats_random_pairs(calorimeter_images):
     a poor MinCut assignment); the seed is fixed and CPU training is deterministic.
     """
     torch.manual_seed(1)
-    cfg = HitGraphConfig(max_nodes=64)
+    cfg = HitGraphOptions(max_nodes=64)
     fixture = [h[:64] for h in events(calorimeter_images, 48)]
     random_pairs = np.median([emd(fixture[i], fixture[(i + 7) % 48]) for i in range(48)])
     hits = fixture[:8]
     batch = hit_batch(hits, cfg)
     target, _ = to_dense_batch(batch.x, batch.batch)
-    model = GVAE(GVAEConfig())
+    model = GVAE(GVAEModelOptions())
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[900], gamma=0.1)
     for _ in range(1200):
@@ -115,3 +116,25 @@ def test_overfit_a_handful_of_events_beats_random_pairs(calorimeter_images):
     table = emd_table(reconstruct(model, hits, cfg), np.zeros((0, 4), dtype=np.float32))
     reconstructed = table[table.scope == "all"]["gvae"].median()
     assert reconstructed < 0.3 * random_pairs, (reconstructed, random_pairs)
+
+
+def test_events_whose_graphs_have_no_edge_train_with_a_finite_loss(calorimeter_images):
+    """One hit per sub-detector: the within-channel kNN graphs have no edge. Such events, alone
+    or among ordinary ones, give finite losses and gradients (the MinCut term was 0/0)."""
+    single = np.zeros((2, 3, 125, 125), np.float32)
+    for c in range(3):
+        single[:, c, 20 + 10 * c, 30 + 5 * c] = 10.0 + c  # one hit per channel
+    cfg = HitGraphOptions()
+    lonely = [image_hits(image) for image in single]
+    assert hit_batch(lonely, cfg).edge_index.numel() == 0
+    torch.manual_seed(0)
+    model = GVAE()
+    for hits in (lonely, lonely + events(calorimeter_images, 3)):
+        batch = hit_batch(hits, cfg)
+        output, enc = model(batch)
+        target, _ = to_dense_batch(batch.x, batch.batch)
+        losses = gvae_losses(output, target, enc, LossWeights())
+        assert all(torch.isfinite(v) for v in losses.values()), losses
+        model.zero_grad()
+        losses["total"].backward()
+        assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

@@ -140,6 +140,13 @@ def test_real_time_to_quality_sweep(launch, tmp_path, calorimeter_file):
     assert quality.time_to_quality_s[1] == pytest.approx(expected, nan_ok=True)
     assert "time to quality" in (study / "quality.md").read_text()
     assert (study / "quality.png").stat().st_size > 0
+    # The α–β model predicts the time to quality of the same updates on more GPUs.
+    assert model_main([str(study), "--gpus", "8", "--link", "nvlink"]) == 0
+    text = (study / "prediction.md").read_text()
+    assert "PREDICTION: time to quality" in text
+    if not np.isnan(quality.time_to_quality_s[0]):
+        steps = int(curves[(curves.np == 1) & (curves.quality <= target)].step.iloc[0])
+        assert f"after {steps} steps" in text
 
 
 def test_failed_run_is_one_line_and_leaves_nothing(launch, tmp_path):

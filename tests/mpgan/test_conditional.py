@@ -12,22 +12,22 @@ import pytest
 import torch
 
 from events.jetnet import read_jetnet, read_provenance
-from mpgan.model import MPDiscriminator, MPGANConfig, MPGenerator
+from mpgan.model import MPDiscriminator, MPGANModelOptions, MPGenerator
 
 
 def test_unconditional_model_is_the_published_layout():
-    plain, empty = MPGenerator(MPGANConfig()), MPGenerator(MPGANConfig(condition=""))
+    plain, empty = MPGenerator(MPGANModelOptions()), MPGenerator(MPGANModelOptions(condition=""))
     assert list(plain.state_dict()) == list(empty.state_dict())
     assert not any(k.startswith("labels.") for k in plain.state_dict())
     assert plain.layers[0].edge_mlp[0].weight.shape == (96, 64)
     with pytest.raises(ValueError, match="distinct jet features out of pt, eta, mass"):
-        MPGANConfig(condition="pt,ptt")
+        MPGANModelOptions(condition="pt,ptt")
 
 
 @pytest.mark.parametrize("implementation", ["fast", "published"])
 def test_labels_change_outputs_and_keep_the_symmetries(implementation):
     torch.manual_seed(0)
-    cfg = MPGANConfig(condition="pt,mass", implementation=implementation)
+    cfg = MPGANModelOptions(condition="pt,mass", implementation=implementation)
     generator, discriminator = MPGenerator(cfg), MPDiscriminator(cfg).eval()
     # [h_i ‖ h_j ‖ c] into every edge MLP, [m_i ‖ h_i ‖ c] into every node MLP, G and D.
     assert generator.layers[0].edge_mlp[0].weight.shape == (96, 2 * 32 + 2)
@@ -52,8 +52,8 @@ def test_labels_change_outputs_and_keep_the_symmetries(implementation):
 
 def test_fast_and_published_agree_with_labels():
     torch.manual_seed(1)
-    published = MPGenerator(MPGANConfig(condition="eta", implementation="published"))
-    fast = MPGenerator(MPGANConfig(condition="eta"))
+    published = MPGenerator(MPGANModelOptions(condition="eta", implementation="published"))
+    fast = MPGenerator(MPGANModelOptions(condition="eta"))
     fast.load_state_dict(published.state_dict())
     z, n, c = published.noise(6), torch.randint(1, 31, (6,)), torch.randn(6, 1)
     assert torch.allclose(fast(z, n, c), published(z, n, c), atol=1e-5)

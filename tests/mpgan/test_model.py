@@ -11,7 +11,7 @@ import torch
 from torch.nn import functional as F
 
 from gnn.leaky_dropout import LeakyReLUDropout
-from mpgan.model import MPDiscriminator, MPGANConfig, MPGenerator, multiplicity_mask
+from mpgan.model import MPDiscriminator, MPGANModelOptions, MPGenerator, multiplicity_mask
 
 
 def test_mask_has_exactly_n_real_particles_chosen_by_noise_rank():
@@ -33,7 +33,7 @@ def test_published_parameter_layout():
     assert shapes == edge + node + [(32, 256)] + edge + node + [(3, 256)]
     d_shapes = [tuple(p.shape) for p in MPDiscriminator().parameters()][::2]
     assert d_shapes[0] == (96, 6) and d_shapes[5] == (32, 256) and d_shapes[-1] == (1, 32)
-    lfc = MPGenerator(MPGANConfig(generator="lfc"))
+    lfc = MPGenerator(MPGANModelOptions(generator="lfc"))
     assert lfc.sample(torch.tensor([5, 30])).shape == (2, 30, 4)
 
 
@@ -66,8 +66,8 @@ def test_discriminator_invariance_and_masking():
 
 def test_fast_path_gives_the_published_jets_and_keeps_pt_resolution():
     torch.manual_seed(3)
-    published = MPGenerator(MPGANConfig(implementation="published"))
-    fast = MPGenerator(MPGANConfig(implementation="fast"))
+    published = MPGenerator(MPGANModelOptions(implementation="published"))
+    fast = MPGenerator(MPGANModelOptions(implementation="fast"))
     fast.load_state_dict(published.state_dict())
     z, n = published.noise(8), torch.randint(1, 31, (8,))
     reference = published(z, n)
@@ -146,7 +146,7 @@ def test_published_discriminator_in_training_mode_is_the_published_code():
     published module's (dropout after every Linear: each node network's last layer and the
     logit included). A discriminator that drops out only after activations fails this."""
     torch.manual_seed(5)
-    d = MPDiscriminator(MPGANConfig(implementation="published")).train()
+    d = MPDiscriminator(MPGANModelOptions(implementation="published")).train()
     jets = real_like_jets(16, seed=6)
     torch.manual_seed(7)
     ours = d(jets)
@@ -161,7 +161,7 @@ def test_published_discriminator_in_training_mode_is_the_published_code():
 def test_about_half_the_jets_score_exactly_one_half_in_training(implementation, amp):
     """The read-out dropout zeroes about half the logits: D = σ(0) = 0.5 exactly for them."""
     torch.manual_seed(8)
-    d = MPDiscriminator(MPGANConfig(implementation=implementation)).train()
+    d = MPDiscriminator(MPGANModelOptions(implementation=implementation)).train()
     jets = real_like_jets(2000, seed=9, slots=8)
     with torch.no_grad(), torch.autocast("cpu", amp or torch.float32, enabled=amp is not None):
         score = d(jets)
@@ -195,7 +195,7 @@ def test_fast_and_published_drop_out_alike_at_every_site():
     for implementation in ("published", "fast"):
         torch.manual_seed(11)
         rates[implementation] = dropout_rates(
-            MPDiscriminator(MPGANConfig(implementation=implementation)).train(), jets
+            MPDiscriminator(MPGANModelOptions(implementation=implementation)).train(), jets
         )
     assert len(rates["published"]) == len(rates["fast"]) == 2 * (3 + 3) + 1
     for (published, size), (fast, _) in zip(rates["published"], rates["fast"], strict=True):

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from distributed.config import read_config_file
-from distributed.train import MODELS, build_parser, check_options
+from distributed.train import load_spec, model_parser, parse
 from events.jetnet import read_jetnet
 from mpgan.data import feature_maxima
 from mpgan.presets import PRESETS
@@ -37,26 +36,16 @@ ARGS_TXT = {
 }
 
 
-def resolve(argv: list[str]):
-    args = build_parser().parse_args(argv)
-    sub = build_parser().model_parsers["mpgan"]
-    actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config", "preset")}
-    defaults = check_options("--preset paper", PRESETS[args.preset], actions)
-    if args.config:
-        defaults.update(read_config_file(args.config, actions))
-    return build_parser(defaults, "mpgan").parse_args(argv)
-
-
 def test_paper_preset_is_the_published_argument_files(tmp_path):
-    args = resolve(["mpgan", "--preset", "paper"])
+    _, args = parse(["mpgan", "--preset", "paper"])
     assert {k: getattr(args, k) for k in ARGS_TXT} == ARGS_TXT
     assert args.batch_size == 0 and args.lr_generator == 0.0  # 256 in total; the class's rates
-    assert MODELS["mpgan"].presets["paper"] is PRESETS["paper"]
+    assert load_spec("mpgan").presets["paper"] == PRESETS["paper"]
     config = tmp_path / "run.toml"
     config.write_text("epochs = 10\n")
-    args = resolve(["mpgan", "--preset", "paper", "--config", str(config), "--amp", "bf16"])
+    _, args = parse(["mpgan", "--preset", "paper", "--config", str(config), "--amp", "bf16"])
     assert (args.epochs, args.amp, args.global_batch_size) == (10, "bf16", 256)  # file, flag
-    gvae = build_parser().model_parsers["gvae"]
+    gvae = model_parser(load_spec("gvae"))
     assert "--preset" not in gvae.format_help()  # the GVAE has no published run to preset
 
 

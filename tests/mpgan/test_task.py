@@ -9,14 +9,14 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from distributed.loop import Updater
-from mpgan.model import MPGANConfig
-from mpgan.task import MPGANData, MPGANTask
+from distributed.update import Updater
+from mpgan.model import MPGANModelOptions
+from mpgan.task import MPGANOptions, MPGANTask
 from tests.mpgan.test_model import published_discriminator
 
 
 def test_seeded_generation_repeats_and_leaves_the_global_rng_alone(gluon_file):
-    task = MPGANTask(MPGANData(data=gluon_file, eval_jets=40), MPGANConfig())
+    task = MPGANTask(MPGANOptions(data=gluon_file, eval_jets=40), MPGANModelOptions())
     torch.manual_seed(1)
     expected_next = torch.rand(3)
     torch.manual_seed(1)
@@ -42,7 +42,7 @@ def test_published_training_iterations_are_the_published_codes(gluon_file):
     noise, G, D(fake); ``train_G``: noise, G, D(fake); least squares; RMSprop), with the
     published discriminator restated from its structure (dropout 0.5 after every Linear)."""
     task = MPGANTask(
-        MPGANData(data=gluon_file, eval_jets=40), MPGANConfig(implementation="published")
+        MPGANOptions(data=gluon_file, eval_jets=40), MPGANModelOptions(implementation="published")
     )
     generator, discriminator = task.models["generator"], task.models["discriminator"]
     g_ref, d_ref = copy.deepcopy(generator), copy.deepcopy(discriminator)

@@ -1,0 +1,19 @@
+"""The MPGAN as the trainer sees it: ``python -m distributed.train mpgan`` (message-passing GAN
+for jets in the JetNet layout; see ``gvae/spec.py`` for what a spec module holds).
+"""
+
+from __future__ import annotations
+
+from mpgan import presets
+from mpgan.model import MPGANModelOptions
+from mpgan.task import MPGANOptions, MPGANTask
+
+HELP = "message-passing GAN for jets (JetNet layout)"
+OPTIONS = (("data", MPGANOptions), ("model", MPGANModelOptions))
+TASK = MPGANTask
+# The paper's batch of 256 jets per optimizer step, split over the ranks. --amp auto: bf16 where
+# the device runs it natively (7x the published formulation on an AVX512-BF16 CPU), fp32 on
+# AVX2-only CPUs, where bf16 is emulated (docs/benchmarks.md).
+DEFAULTS = {"global_batch_size": 256, "epochs": 5}
+PRESETS = presets.PRESETS  # --preset paper: the published runs (mpgan/presets.py)
+RESUMABLE = frozenset({"lr_generator", "eval_samples", "selection_metric", "implementation"})
