@@ -89,12 +89,12 @@ def detect_backend(env: Mapping[str, str] | None = None) -> str:
 def start_engine(backend: str, device_type: str) -> Engine:
     """Join the world with ``backend`` (one of :data:`BACKENDS`; ``auto`` = detect)."""
     if backend not in BACKENDS:
-        raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        raise ValueError(f"--engine must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "auto":
         backend = detect_backend()
     if backend == "horovod":
         if not importlib.util.find_spec("horovod"):
-            raise ValueError("--backend horovod: Horovod is not installed (use torchrun)")
+            raise ValueError("--engine horovod: Horovod is not installed (use torchrun)")
         from distributed.horovod_engine import HorovodEngine
 
         return HorovodEngine()

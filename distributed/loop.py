@@ -268,6 +268,7 @@ def set_learning_rates(run: Run) -> None:
         cfg.lr_decay,
         (position.epoch + position.consumed / usable) / cfg.epochs,
         cfg.warmup_steps / (sampler.steps_per_epoch() * cfg.epochs),
+        scaled=cfg.scale_lr != "none",
     )
     for name, optimizer in run.optimizers.items():
         for group, base in zip(optimizer.param_groups, run.base_lrs[name], strict=True):

@@ -216,7 +216,7 @@ def log_scaling(
     scale = lr_scale(cfg.scale_lr, k)
     lrs = ", ".join(f"{name} {lr[0] * scale:.3g}" for name, lr in base_lrs.items())
     warmup = (
-        f" after a {cfg.warmup_steps}-step warm-up from {'1×' if scale != 1 else '0'}"
+        f" after a {cfg.warmup_steps}-step warm-up from {'1×' if cfg.scale_lr != 'none' else '0'}"
         if cfg.warmup_steps
         else ""
     )
@@ -260,16 +260,18 @@ def lr_factor(
     decay: str = "constant",
     progress: float = 0.0,
     warmup_end: float = 0.0,
+    scaled: bool = False,
 ) -> float:
     """Learning-rate multiplier at ``step`` (0-based): ``target`` (:func:`lr_scale`), reached
-    linearly over ``warmup_steps`` — from 1 when scaled (Goyal et al.'s gradual warm-up), from 0
-    otherwise — then constant, or with ``decay="cosine"`` multiplied by ½(1 + cos(π·t)), t
+    linearly over ``warmup_steps`` — from 1 with a ``--scale-lr`` rule (``scaled``: Goyal et
+    al.'s gradual warm-up from one process's lr), from 0 without — then constant, or with
+    ``decay="cosine"`` multiplied by ½(1 + cos(π·t)), t
     running from 0 at the end of the warm-up to 1 at the end of the schedule. ``progress`` is
     the fraction of the schedule (``--epochs``) done before this step and ``warmup_end`` the
     fraction at which the warm-up ends; both count data, not steps, so that the schedule stays
     the same when the number of ranks changes."""
     if step < warmup_steps:
-        start = 1.0 if target != 1.0 else 0.0
+        start = 1.0 if scaled else 0.0
         return start + (target - start) * (step + 1) / warmup_steps
     if decay == "constant" or warmup_end >= 1.0:
         return target

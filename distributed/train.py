@@ -54,7 +54,7 @@ from distributed.config import (
 )
 from distributed.engine import BACKENDS, Engine
 from distributed.loop import train
-from distributed.options import TrainOptions
+from distributed.options import TrainOptions, batch_per_rank
 from distributed.runtime import init_rank, setup_logging
 from distributed.task import Task
 from events.files import atomic_write, read_checkpoint
@@ -74,13 +74,15 @@ class ModelSpec:
     task: type  # task(*options, device=...) -> Task
     defaults: dict  # the model's own defaults of any option (the training group's included)
     presets: dict  # --preset NAME -> option values
+    preset_help: str  # what the presets are, for --help
     resumable: frozenset  # options of the model's groups a resumed run may change
 
     @classmethod
     def from_module(cls, name: str, module: ModuleType) -> ModelSpec:
         return cls(
             name, module.HELP, tuple(module.OPTIONS), module.TASK, dict(module.DEFAULTS),
-            dict(getattr(module, "PRESETS", {})), frozenset(getattr(module, "RESUMABLE", ())),
+            dict(getattr(module, "PRESETS", {})), getattr(module, "PRESET_HELP", ""),
+            frozenset(getattr(module, "RESUMABLE", ())),
         )  # fmt: skip
 
 
@@ -117,9 +119,7 @@ def model_parser(spec: ModelSpec, defaults: dict | None = None) -> argparse.Argu
             "--preset",
             choices=sorted(spec.presets),
             default=None,
-            help="paper: the published runs' settings (fp32, global batch 256, 3000 epochs, "
-            "70/30 split, evaluation every 5 epochs on 50 000 jets, best by W1M, per-class "
-            "maxima; mpgan/presets.py); --config and flags win",
+            help=f"{spec.preset_help or 'named sets of option values'}; --config and flags win",
         )
     run.add_argument(
         "--resume",
@@ -177,7 +177,7 @@ def parse(argv: list[str]) -> tuple[ModelSpec, argparse.Namespace]:
             description=__doc__.split("\n\n")[0],
             epilog="python -m distributed.train MODEL --help: the options of a model.",
         )
-        helps = "; ".join(f"{n}: {load_spec(n).help}" for n in names)  # (for --help only)
+        helps = "; ".join(f"{n}: {load_spec(n).help}" for n in names)  # (help or a typo only)
         top.add_argument("model", choices=names, metavar="MODEL", help=helps)
         top.parse_args(argv[:1])  # --help, or an error naming the models; both exit
     spec = load_spec(argv[0])
@@ -223,6 +223,7 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
     engine, info = init_rank(engine_choice(args), args.threads_per_rank, args.seed)
     if training.elastic and engine.name != "horovod":
         raise ValueError("--elastic needs Horovod (horovodrun); torchrun restarts instead")
+    batch_per_rank(training, info.size)  # a global batch that does not split: before any work
 
     # Rank 0 names the run directory; everyone uses its choice (elastic: --out, no collective).
     out = Path(args.out or engine.broadcast_object(str(default_run_dir(args.model))))
@@ -270,8 +271,8 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
 
 def check_resumable(checkpoint: Path, record: dict, spec: ModelSpec) -> None:
     """Refuse to resume ``checkpoint`` with options of the model's groups that differ from the
-    ones it was trained with (other than ``spec.resumable``): they change the parameters' shapes
-    or the data its position counts in.
+    ones it was trained with, other than ``spec.resumable``: the others set the parameters'
+    shapes, the data the checkpoint's position counts in, or the model being trained.
 
     Raises:
         ValueError: a damaged checkpoint, or one line naming each option that differs.

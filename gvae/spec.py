@@ -29,6 +29,9 @@ TASK = GVAETask
 # The global batch of 32 is split over the ranks (scaling_reports/20261129-gvae-quality-*).
 DEFAULTS = {"epochs": 30, "lr_decay": "cosine", "loader_workers": 0, "global_batch_size": 32}
 PRESETS: dict[str, dict] = {}
-# A resume may change these; every other option of the groups above fixes the parameters' shapes
-# or the data the checkpoint's position counts in.
-RESUMABLE = frozenset({"lr", "emd_events"})
+# A resume may change these (the optimisation, the loss weights, how graphs are kept, what an
+# evaluation reports); every other option of the groups above sets the parameters' shapes, the
+# data the checkpoint's position counts in, or the model being trained, and is refused.
+RESUMABLE = frozenset(
+    {"lr", "emd_events", "cache", "beta", "linear_energy_weight", "mincut_weight", "ortho_weight"}
+)

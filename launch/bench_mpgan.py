@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument(
-        "--backend", default="auto", choices=["auto", "horovod", "torch"], help="engine"
+        "--engine", default="auto", choices=["auto", "horovod", "torch"], help="engine"
     )
     parser.add_argument(
         "--amp",
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device visible to torch")
-    engine, info = init_rank(args.backend, args.threads, seed=0)
+    engine, info = init_rank(args.engine, args.threads, seed=0)
     try:
         tasks = {
             name: MPGANTask(

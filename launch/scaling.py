@@ -170,7 +170,7 @@ def launcher_command(launcher: str, ranks: int) -> list[str]:
 def independent_command(launcher: str, model: str) -> list[str]:
     """One process of the machine-bound runs: no launcher, the launcher's engine."""
     backend = "torch" if launcher == "torchrun" else "horovod"
-    return [sys.executable, "-m", "distributed.train", model, "--backend", backend]
+    return [sys.executable, "-m", "distributed.train", model, "--engine", backend]
 
 
 def batch_per_rank(mode: str, batch_size: int, ranks: int) -> int:

@@ -25,7 +25,7 @@ import pandas as pd
 from evaluation.jet_metrics import efps, jet_metrics, relative_jet_mass
 from events.jetnet import JET_FEATURES
 
-log = logging.getLogger("mpgan.report")
+log = logging.getLogger(__name__)
 
 METRICS = ("w1m", "w1p", "w1efp", "fpd", "kpd", "cov", "mmd")
 

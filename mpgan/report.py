@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data",
         type=Path,
-        help="JetNet file whose last --eval-jets jets are the real ones (by default the run's)",
+        help="JetNet file whose held-out jets (split as in the run) are the real ones "
+        "(default: the run's)",
     )
     parser.add_argument("--feature", choices=JET_FEATURES, help="split feature (conditional)")
     parser.add_argument("--seed", type=int, default=0, help="noise and metric batches")

@@ -9,7 +9,7 @@ training mode, its dropout active, in both), so that from the same weights and s
 model that is not being updated in each phase, so the generator's loss never reaches the
 discriminator's optimizer. The last jets of the file
 (``--eval-jets``, or all but the first ``--train-fraction``) are held out for the metrics
-(:mod:`evaluation`) and the end-of-run report (:mod:`mpgan.report`).
+(:mod:`evaluation`) and the end-of-run report (:mod:`mpgan.jet_report`).
 """
 
 from __future__ import annotations
@@ -145,7 +145,8 @@ class MPGANTask:
     @classmethod
     def from_checkpoint(cls, checkpoint: Path, data: Path | None = None) -> MPGANTask:
         """The task of a training checkpoint, its models loaded; ``data`` replaces the run's
-        JetNet file (its last ``eval_jets`` jets are the held-out ones)."""
+        JetNet file (its held-out jets: the last ``--eval-jets``, or all but the first
+        ``--train-fraction``, as in the run)."""
         state = read_checkpoint(checkpoint)
         if "generator" not in state["models"]:
             raise ValueError(f"{checkpoint}: not an MPGAN checkpoint ({list(state['models'])})")

@@ -31,13 +31,17 @@ def test_lr_scaling_and_warmup():
     assert [lr_scale(rule, 4) for rule in LR_RULES] == [1.0, 4.0, 2.0]  # none, linear, sqrt
     assert lr_factor(0, 1.0, warmup_steps=0) == 1.0
     assert lr_factor(0, 4.0, warmup_steps=0) == 4.0
-    ramp = [lr_factor(s, 4.0, warmup_steps=3) for s in range(5)]
+    ramp = [lr_factor(s, 4.0, warmup_steps=3, scaled=True) for s in range(5)]
     assert ramp == [2.0, 3.0, 4.0, 4.0, 4.0]  # 1 → 4 linearly, then flat
     assert [lr_factor(s, 1.0, 4) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    assert [lr_factor(s, 1.0, 2, scaled=True) for s in range(3)] == [1.0] * 3  # k = 1: flat
 
 
 def test_cosine_decay_after_warmup():
-    factors = [lr_factor(s, 2.0, 2, "cosine", progress=s / 6, warmup_end=2 / 6) for s in range(7)]
+    factors = [
+        lr_factor(s, 2.0, 2, "cosine", progress=s / 6, warmup_end=2 / 6, scaled=True)
+        for s in range(7)
+    ]
     # warm-up 1 → 2, then 2·½(1 + cos(π·t)) for t = 0, ¼, ½, ¾, 1
     expected = [1.5, 2.0, 2.0, 1 + 2**-0.5, 1.0, 1 - 2**-0.5, 0.0]
     assert factors == pytest.approx(expected, abs=1e-12)
@@ -76,7 +80,7 @@ def test_amp_choice():
 def test_config_file_sets_defaults_and_flags_win(tmp_path, suffix):
     text = {
         ".toml": 'batch-size = 8\namp = "bf16"\n[GVAEModelOptions]\nlatent = 8\nclusters1 = 16\n',
-        ".yaml": "batch_size: 8\namp: bf16\nGVAEConfig:\n  latent: 8\n  clusters1: 16\n",
+        ".yaml": "batch_size: 8\namp: bf16\nGVAEModelOptions:\n  latent: 8\n  clusters1: 16\n",
     }[suffix]
     path = tmp_path / f"run{suffix}"
     path.write_text(text)

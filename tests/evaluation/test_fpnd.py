@@ -13,7 +13,6 @@ import torch
 from jetnet.datasets import JetNet
 
 from evaluation.fpnd import (
-    JETNET_MAXIMA,
     RESOURCES,
     fpnd,
     fpnd_inputs,
@@ -21,6 +20,7 @@ from evaluation.fpnd import (
     particlenet_activations,
     pretrained,
 )
+from evaluation.jetnet import JETNET_MAXIMA
 from evaluation.particlenet import CLASSES, ParticleNet, knn_edges
 from events.generate import jets_chunk
 from events.pythia import JetSourceOptions

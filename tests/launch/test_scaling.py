@@ -73,7 +73,7 @@ def test_real_sweep_at_one_and_two_ranks(launch, tmp_path, calorimeter_file, lau
         "torchrun --standalone --nproc-per-node 2" in env["runs"][1]
     )
     backend = "torch" if launcher == "torchrun" else "horovod"
-    assert f"distributed.train gvae --backend {backend}" in env["runs"][2]
+    assert f"distributed.train gvae --engine {backend}" in env["runs"][2]
     assert {"torch", "horovod", "mpi"} <= set(env["versions"])
     assert "Parallelization efficiency" in (study / "table.md").read_text()
     assert (study / "scaling.png").stat().st_size > 0
