@@ -10,7 +10,7 @@ CALO_EVENTS ?= 5000
 JET_FILES := data/jets/g.hdf5 data/jets/q.hdf5 data/jets/t.hdf5
 CALO_FILE := data/calorimeter/top.h5
 
-.PHONY: help env setup train test lint data clean-venv
+.PHONY: help env setup train test test-fast lint data clean-venv
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ train: env data  ## the main job: horovodrun -np $(NP) python -m distributed.tra
 
 test: env  ## the test suite (set-up included); CI runs exactly this
 	$(ENV) python -m pytest $(PYTEST_ARGS)
+
+test-fast: env  ## the tests that launch no process (≈ 2 min): the developer's loop
+	$(ENV) python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 data: $(JET_FILES) $(CALO_FILE)  ## generate the default samples into data/ (Pythia 8; cached, seeded)
 

@@ -172,13 +172,14 @@ def parse(argv: list[str]) -> tuple[ModelSpec, argparse.Namespace]:
     then a ``--config`` file's, then the flags (each value checked as its flag would be)."""
     names = model_names()
     if not argv or argv[0] not in names:
+        models = "\n".join(f"  {n:<8}{load_spec(n).help}" for n in names)  # help or a typo
         top = argparse.ArgumentParser(
             prog="python -m distributed.train",
-            description=__doc__.split("\n\n")[0],
+            description=f"{__doc__.splitlines()[0]}\n\nmodels:\n{models}",
             epilog="python -m distributed.train MODEL --help: the options of a model.",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        helps = "; ".join(f"{n}: {load_spec(n).help}" for n in names)  # (help or a typo only)
-        top.add_argument("model", choices=names, metavar="MODEL", help=helps)
+        top.add_argument("model", choices=names, metavar="MODEL", help="one of the models above")
         top.parse_args(argv[:1])  # --help, or an error naming the models; both exit
     spec = load_spec(argv[0])
     args = model_parser(spec).parse_args(argv[1:])

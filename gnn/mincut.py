@@ -8,12 +8,12 @@ Pooling x: [B, N, F], A: [B, N, N] into K clusters with assignment logits from a
     A_pool = Sᵀ A S, zero diagonal, D^-1/2 A_pool D^-1/2   [B, K, K]
     mincut_loss = −Tr(Sᵀ A S) / Tr(Sᵀ D S),  ortho_loss = ‖SᵀS/‖SᵀS‖_F − I_K/√K‖_F
 
-computed by PyG's ``dense_mincut_pool``, which does not return S, so :class:`MinCutPool`
-recomputes the same masked softmax. The MinCut term is computed here (:func:`mincut_loss`): on
-a graph without edges (an event with one hit per sub-detector, whose kNN graphs are then empty)
-PyG's is 0/0 = NaN, which made every update of such a batch non-finite; here an edgeless graph
-has nothing to cut and contributes 0, and every other graph PyG's value. Unpooling maps cluster
-features back onto the nodes:
+the quantities of PyG's ``dense_mincut_pool`` (tested equal), computed here from one Sᵀ A S
+because PyG's does not return S and the decoder needs it, and because on a graph without edges
+(an event with one hit per sub-detector, whose kNN graphs are then empty) PyG's MinCut term is
+0/0 = NaN, which made every update of such a batch non-finite; here an edgeless graph has
+nothing to cut and contributes 0 (:func:`cut_ratio`). Unpooling maps cluster features back
+onto the nodes:
 
     X_rec = S X_pool    [B, N, F],     A_rec = S A_pool Sᵀ    [B, N, N]
 """
@@ -24,7 +24,6 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
-from torch_geometric.nn import dense_mincut_pool
 
 
 class Pooled(NamedTuple):
@@ -69,34 +68,45 @@ class MinCutPool(nn.Module):
     def forward(
         self, x: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor | None = None
     ) -> Pooled:
-        logits = self.assign(x) / self.temperature
-        x_pool, _, _, ortho_loss = dense_mincut_pool(x, adj, logits, mask)
-        s = assignment(logits, mask)
-        return Pooled(x_pool, pooled_adjacency(adj, s), s, mincut_loss(adj, s), ortho_loss)
+        s = assignment(self.assign(x) / self.temperature, mask)
+        st = s.transpose(1, 2)
+        sas = st @ adj @ s  # [B, K, K], shared by the MinCut term and the pooled adjacency
+        cut = sas.diagonal(dim1=-2, dim2=-1).sum(-1)
+        volume = (s.square().sum(-1) * adj.sum(-1)).sum(-1)  # Tr(Sᵀ D S)
+        return Pooled(
+            st @ x, normalised_adjacency(sas), s, cut_ratio(cut, volume), ortho_loss(st @ s)
+        )
 
 
-def mincut_loss(adj: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+def cut_ratio(cut: torch.Tensor, volume: torch.Tensor) -> torch.Tensor:
     """The MinCut term −Tr(Sᵀ A S) / Tr(Sᵀ D S) (D = diag of A's row sums) averaged over the
     batch, as PyG's ``dense_mincut_pool`` (Bianchi et al. 2020, arXiv:1907.00481), except that a
-    graph without edges (Tr(Sᵀ D S) = 0) contributes 0 instead of NaN.
+    graph without edges (volume Tr(Sᵀ D S) = 0) contributes 0 instead of NaN.
 
-    Shapes: adj [B, N, N], s [B, N, K] (masked assignment) → scalar.
+    Shapes: cut [B], volume [B] → scalar.
     """
-    cut = torch.einsum("bnk,bnm,bmk->b", s, adj, s)
-    volume = torch.einsum("bnk,bn,bnk->b", s, adj.sum(-1), s)
     has_edges = volume > 0
     ratio = cut / torch.where(has_edges, volume, torch.ones_like(volume))  # no 0/0 anywhere
     return torch.where(has_edges, -ratio, torch.zeros_like(ratio)).mean()
 
 
-def pooled_adjacency(adj: torch.Tensor, s: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Coarsened adjacency as in ``dense_mincut_pool``: Sᵀ A S, zero diagonal, D^-1/2 · D^-1/2.
+def ortho_loss(sts: torch.Tensor) -> torch.Tensor:
+    """‖SᵀS/‖SᵀS‖_F − I_K/√K‖_F averaged over the batch (as PyG's ``dense_mincut_pool``).
+
+    Shapes: sts = SᵀS [B, K, K] → scalar.
+    """
+    eye = torch.eye(sts.size(-1), dtype=sts.dtype, device=sts.device)
+    unit = sts / torch.linalg.matrix_norm(sts, keepdim=True)
+    return torch.linalg.matrix_norm(unit - eye / eye.norm()).mean()
+
+
+def normalised_adjacency(sas: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Sᵀ A S [B, K, K] with its diagonal zeroed, then D^-1/2 · D^-1/2 (D: row sums).
 
     PyG guards the degree with 1e-15, so a cluster that receives almost no nodes turns into
     entries of order 1e15 and the decoder diverges; here the degree is clamped at ``eps``.
     """
-    out = s.transpose(1, 2) @ adj @ s
-    out = out * (1 - torch.eye(out.size(-1), dtype=out.dtype, device=out.device))
+    out = sas * (1 - torch.eye(sas.size(-1), dtype=sas.dtype, device=sas.device))
     d = out.sum(-1).clamp(min=eps).sqrt()
     return out / d.unsqueeze(-1) / d.unsqueeze(-2)
 

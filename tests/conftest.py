@@ -19,6 +19,14 @@ from launch.environment import horovod_env
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that launches processes through :func:`launch` is ``slow`` (``make test-fast``
+    leaves them out); tests that start processes otherwise carry the mark themselves."""
+    for item in items:
+        if "launch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def launch():
     """Run a command from the repository root with the Horovod environment.

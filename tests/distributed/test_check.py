@@ -74,7 +74,7 @@ def test_unknown_model_is_rejected(launch):
 def test_help_lists_models_and_options(launch):
     proc = launch("python -m distributed.train --help", timeout=60)
     assert proc.returncode == 0
-    assert "gvae: graph VAE" in proc.stdout and "mpgan: message-passing GAN" in proc.stdout
+    assert "  gvae    graph VAE" in proc.stdout and "  mpgan   message-passing GAN" in proc.stdout
     proc = launch("python -m distributed.train gvae --help", timeout=60)
     assert proc.returncode == 0
     for flag in (

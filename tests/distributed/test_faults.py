@@ -75,7 +75,7 @@ def test_readme_elastic_command_survives_a_killed_worker(tmp_path, calorimeter_f
     out, log = tmp_path / "elastic", tmp_path / "elastic.log"
     command = readme_command("horovodrun -np 2 --min-np 1 --max-np 2 --network-interface lo")
     assert "--commit-every 20 --out runs/elastic" in command
-    train = f"--data {calorimeter_file} {GVAE} --steps 60 --epochs 4"
+    train = f"--data {calorimeter_file} {GVAE} --steps 60 --epochs 20"  # 5 steps per epoch
     proc = start(command.replace("--out runs/elastic", f"--out {out} {train}"), log)
     try:
         wait_for(lambda: rows(out / "metrics.csv") >= 26, proc, log)  # header + step 25

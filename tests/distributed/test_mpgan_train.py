@@ -81,6 +81,7 @@ def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file, launcher):
     assert (tmp_path / "compared" / "losses.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_run_and_its_loader_workers(tmp_path, gluon_file):
     out = tmp_path / "run"
     cmd = (

@@ -63,9 +63,13 @@ def two_nodes():
 
 
 def on(node: str, command: str, log) -> subprocess.Popen:
-    """``command`` started inside ``node``'s namespace, from the repository root."""
+    """``command`` started inside ``node``'s namespace, from the repository root, with the
+    node's address as its host name (its own UTS namespace), as each node of a cluster has its
+    own name: torchrun's c10d rendezvous picks the node that serves the store by comparing
+    the endpoint with the host name."""
+    named = f"hostname {node} && {command}"
     return subprocess.Popen(
-        ["ip", "netns", "exec", namespace(node), "bash", "-c", command],
+        ["ip", "netns", "exec", namespace(node), "unshare", "--uts", "bash", "-c", named],
         cwd=ROOT, env=horovod_env(), stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 

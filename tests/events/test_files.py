@@ -77,6 +77,7 @@ def test_a_file_cut_short_and_a_damaged_parquet(tmp_path):
         read_e2e(parquet)
 
 
+@pytest.mark.slow  # starts a writer process
 def test_a_file_locked_by_a_writer_says_so_and_how_to_proceed(tmp_path):
     path = tmp_path / "g.hdf5"
     write_jetnet(path, *jetnet_arrays(50))
