@@ -188,3 +188,19 @@ def test_a_run_moves_between_engines(launch, tmp_path, calorimeter_file):
     state = torch.load(moved / "checkpoint.pt", weights_only=False)
     adam_steps = {float(s["step"]) for s in state["optimizers"]["gvae"]["state"].values()}
     assert state["step"] == 9 and adam_steps == {9.0}
+
+
+def test_a_gvae_run_imports_neither_the_mpgan_nor_jetnet(launch, tmp_path, calorimeter_file):
+    """Models register themselves: the trainer imports only the model it runs."""
+    probe = (
+        "import atexit, runpy, sys; atexit.register(lambda: print('imported:', "
+        "sorted({m.split('.')[0] for m in sys.modules} & {'mpgan', 'jetnet', 'gvae'}))); "
+        "sys.argv = ['distributed.train', *sys.argv[1:]]; "
+        "runpy.run_module('distributed.train', run_name='__main__')"
+    )
+    proc = launch(
+        ["python", "-c", probe, "gvae", "--data", str(calorimeter_file), "--eval-events", "8",
+         "--steps", "1", "--batch-size", "4", "--no-evaluate", "--out", str(tmp_path / "run")]
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "imported: ['gvae']" in proc.stdout

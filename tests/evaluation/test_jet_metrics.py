@@ -44,6 +44,7 @@ def _jetnet_seeded(seed: int, metric, *args, **kwargs):
         gen_metrics.rng = saved
 
 
+@pytest.mark.slow  # jetnet's full protocol, about a minute
 def test_metrics_are_jetnets_on_gluons_vs_quarks(gluons_and_quarks):
     g, q = gluons_and_quarks
     ours = jet_metrics(g, q, seed=3)
@@ -73,6 +74,7 @@ def test_metrics_are_jetnets_on_gluons_vs_quarks(gluons_and_quarks):
     assert ours["fpd"] > 5 * ours["fpd_err"] and ours["w1m"] > 5 * ours["w1m_err"]
 
 
+@pytest.mark.slow  # three full metric sets
 def test_seed_reproduces_and_leaves_jetnets_generator_alone(gluons_and_quarks):
     g, q = gluons_and_quarks
     bent = q[:150].copy()

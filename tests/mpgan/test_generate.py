@@ -50,20 +50,6 @@ def test_generate_writes_jetnet_layout(launch, tmp_path, checkpoint):
     assert bad.returncode == 2 and "no such checkpoint" in bad.stderr
 
 
-def test_benchmark_times_the_trainer_step_and_prints_the_ratio(launch, gluon_file):
-    proc = launch(
-        f"python -m launch.bench_mpgan --data {gluon_file} --batch-size 4 --generate-batch 8 "
-        "--steps 1 --repeats 1 --threads 1"
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "trainer step" in proc.stdout and re.search(r"default / published = \S+x", proc.stdout)
-    match = re.search(
-        r"output difference, same weights: (\S+) \(fp32\), (\S+) \(bf16\)", proc.stdout
-    )
-    fp32, bf16 = map(float, match.groups())
-    assert fp32 < 1e-5 < bf16 < 0.05  # the same maths; bf16 precision
-
-
 def test_negative_generated_pt_is_written_as_zero(launch, tmp_path, checkpoint):
     """A generator whose tanh emits pT < 0 (here forced by the last bias) still writes a valid
     JetNet file: those particles get pT = 0, counted in the log and the file's provenance."""
