@@ -153,6 +153,8 @@ class LeakyReLUDropout(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = self.p if self.training else 0.0
+        if self.negative_slope is None and p == 0.0:
+            return x  # dropout alone, switched off: nothing to compute
         if self.fused and x.device.type == "cpu" and x.dtype in SUFFIX and kernels() is not None:
             slope = 1.0 if self.negative_slope is None else self.negative_slope  # 1: identity
             return _LeakyReLUDropout.apply(x, slope, p)
