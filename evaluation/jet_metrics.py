@@ -2,7 +2,8 @@
 
 Jets are physical particle clouds [N, 30, 4] = (ηrel, φrel, pTrel, mask), masked particles zero.
 Every number here is jetnet's (``jetnet.evaluation``, the implementation behind the MPGAN and
-"Evaluating generative models in HEP" tables), called with its default protocol:
+"Evaluating generative models in HEP" tables), by default with jetnet's protocol
+(:class:`MetricSizes`):
 
 - W1M: W1 of the relative jet mass (massless particles), 50 000 jets drawn with replacement,
   5 batches: mean ± std over batches.
@@ -18,6 +19,10 @@ Every number here is jetnet's (``jetnet.evaluation``, the implementation behind 
   median ± half the 16–84% spread.
 - COV/MMD: energyflow EMDs (its default R) between 100 real and 100 generated jets, 10 batches.
 
+Smaller draws (:meth:`MetricSizes.at_most`) give quicker, noisier numbers with the same
+definitions: the published trainer evaluated W1 on 10 000 jets × 5 during training; smoke runs
+and tests evaluate a few dozen jets.
+
 What jetnet lacks and this module adds: reproducibility — jetnet draws the W1 and COV/MMD
 batches from an unseeded module-level generator; :func:`seeded_jetnet` replaces it for the
 duration of a call. (What it also lacks, the real-vs-real baseline — the same metrics between
@@ -32,11 +37,63 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
 W1EFP_EFPS = [("n==", 4), ("d==", 4), ("p==", 1)]  # jetnet's default for W1EFP
 FPD_EFPS = [("d<=", 4)]  # jetnet.evaluation.get_fpd_kpd_jet_features: the 36 EFPs with d ≤ 4
+
+
+@dataclass(frozen=True)
+class MetricSizes:
+    """How many jets each metric draws per batch, and how many batches: jetnet 0.2.5's defaults.
+
+    ``w1_*`` for W1M, W1P and W1EFP (drawn with replacement); ``fpd_jets`` the smallest and
+    largest of FPD's ``fpd_points`` sizes; ``kpd_*`` KPD's batches; ``cov_*`` COV/MMD's.
+    """
+
+    w1_jets: int = 50_000
+    w1_batches: int = 5
+    fpd_jets: tuple[int, int] = (20_000, 50_000)
+    fpd_batches: int = 20
+    fpd_points: int = 10
+    kpd_jets: int = 5_000
+    kpd_batches: int = 10
+    cov_jets: int = 100
+    cov_batches: int = 10
+
+    @classmethod
+    def at_most(cls, jets: int) -> MetricSizes:
+        """jetnet's protocol with no draw larger than ``jets`` (≥ 4); FPD's sizes then run from
+        ``jets // 2`` to ``jets``; 0 = jetnet's protocol unchanged.
+
+        Raises:
+            ValueError: ``jets`` is 1 to 3 or negative.
+        """
+        if jets == 0:
+            return JETNET_SIZES
+        if jets < 4:
+            raise ValueError(f"metric draws need at least 4 jets, got {jets}")
+        full = JETNET_SIZES
+        return cls(
+            w1_jets=min(full.w1_jets, jets),
+            fpd_jets=(min(full.fpd_jets[0], jets // 2), min(full.fpd_jets[1], jets)),
+            kpd_jets=min(full.kpd_jets, jets),
+            cov_jets=min(full.cov_jets, jets),
+        )
+
+    def __str__(self) -> str:
+        """The draws in a line, e.g. for a report's caption."""
+        text = (
+            f"W1 {self.w1_jets} jets × {self.w1_batches}, FPD {self.fpd_jets[0]}–"
+            f"{self.fpd_jets[1]} × {self.fpd_batches} at {self.fpd_points} sizes, KPD "
+            f"{self.kpd_jets} × {self.kpd_batches}, COV/MMD {self.cov_jets} × {self.cov_batches}"
+        )
+        return text + (" (jetnet's protocol)" if self == JETNET_SIZES else "")
+
+
+JETNET_SIZES = MetricSizes()  # jetnet 0.2.5's protocol
 
 
 def _jetnet():
@@ -96,9 +153,11 @@ def _mean_and_error(means: np.ndarray, stds: np.ndarray) -> tuple[float, float]:
     return float(np.mean(means)), float(np.sqrt(np.sum(np.square(stds))) / len(stds))
 
 
-def jet_metrics(real: np.ndarray, gen: np.ndarray, seed: int = 0) -> dict[str, float]:
+def jet_metrics(
+    real: np.ndarray, gen: np.ndarray, seed: int = 0, sizes: MetricSizes = JETNET_SIZES
+) -> dict[str, float]:
     """jetnet's metrics of ``gen`` against ``real`` (both [N, 30, 4], physical units, seen
-    through :func:`physical_jets`).
+    through :func:`physical_jets`), drawn as ``sizes`` says (default: jetnet's protocol).
 
     Returns ``w1m``, ``w1p``, ``w1efp``, ``fpd``, ``kpd`` and their ``*_err``, ``cov`` and ``mmd``.
     The same ``seed`` gives the same numbers: each W1 and COV/MMD call draws its batches from
@@ -108,19 +167,29 @@ def jet_metrics(real: np.ndarray, gen: np.ndarray, seed: int = 0) -> dict[str, f
     real, gen = physical_jets(real), physical_jets(gen)
     real3, gen3 = real[..., :3], gen[..., :3]  # a 4th feature would be read as particle mass
     out: dict[str, float] = {}
+    w1 = {"num_eval_samples": sizes.w1_jets, "num_batches": sizes.w1_batches}
     with seeded_jetnet(seed):
-        out["w1m"], out["w1m_err"] = map(float, gen_metrics.w1m(real3, gen3))
+        out["w1m"], out["w1m_err"] = map(float, gen_metrics.w1m(real3, gen3, **w1))
     with seeded_jetnet(seed):
-        w1p = gen_metrics.w1p(real3, gen3, real[..., 3] > 0, gen[..., 3] > 0)
+        w1p = gen_metrics.w1p(real3, gen3, real[..., 3] > 0, gen[..., 3] > 0, **w1)
     out["w1p"], out["w1p_err"] = _mean_and_error(*w1p)
     with seeded_jetnet(seed):
-        w1efp = gen_metrics.w1efp(real3, gen3, efpset_args=W1EFP_EFPS, efp_jobs=1)
+        w1efp = gen_metrics.w1efp(real3, gen3, efpset_args=W1EFP_EFPS, efp_jobs=1, **w1)
     out["w1efp"], out["w1efp_err"] = _mean_and_error(*w1efp)
     with seeded_jetnet(seed):
-        cov_mmd = gen_metrics.cov_mmd(real3, gen3, use_tqdm=False)
+        cov_mmd = gen_metrics.cov_mmd(
+            real3, gen3, num_eval_samples=sizes.cov_jets, num_batches=sizes.cov_batches,
+            use_tqdm=False,
+        )  # fmt: skip
     out["cov"], out["mmd"] = map(float, cov_mmd)
     real_efps, gen_efps = efps(real3), efps(gen3)
+    (fpd_min, fpd_max), fpd_sizes = sizes.fpd_jets, (sizes.fpd_batches, sizes.fpd_points)
     with seeded_jetnet(seed):  # FPD and KPD seed themselves; this silences the size warnings
-        out["fpd"], out["fpd_err"] = map(float, gen_metrics.fpd(real_efps, gen_efps, seed=seed))
-        out["kpd"], out["kpd_err"] = map(float, gen_metrics.kpd(real_efps, gen_efps, seed=seed))
+        fpd = gen_metrics.fpd(real_efps, gen_efps, fpd_min, fpd_max, *fpd_sizes, seed=seed)
+        kpd = gen_metrics.kpd(
+            real_efps, gen_efps, num_batches=sizes.kpd_batches, batch_size=sizes.kpd_jets,
+            seed=seed,
+        )  # fmt: skip
+    out["fpd"], out["fpd_err"] = map(float, fpd)
+    out["kpd"], out["kpd_err"] = map(float, kpd)
     return out

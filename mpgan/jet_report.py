@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from evaluation.jet_metrics import efps, jet_metrics, relative_jet_mass
+from evaluation.jet_metrics import JETNET_SIZES, MetricSizes, efps, jet_metrics, relative_jet_mass
 from events.jetnet import JET_FEATURES
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def region_report(
     out: Path,
     feature: str | None = None,
     seed: int = 0,
+    sizes: MetricSizes = JETNET_SIZES,
 ) -> pd.DataFrame:
     """The per-region report of a conditional model (see module docstring) into ``out``.
 
@@ -81,6 +82,7 @@ def region_report(
         generate: ``generate(count, seed=, jet_features=)`` → jets [count, 30, 4] with those
             jets' labels and multiplicities (``MPGANTask.generate``).
         labels: the model's conditioning features; ``feature`` (default: the first) splits.
+        seed, sizes: the metrics' batches (:func:`evaluation.jet_metrics.jet_metrics`).
     """
     feature = feature or labels[0]
     column = JET_FEATURES.index(feature)
@@ -94,8 +96,8 @@ def region_report(
         reference, other = index[: len(index) // 2], index[len(index) // 2 : 2 * (len(index) // 2)]
         real = eval_real[reference]
         generated = generate(len(other), seed=seed, jet_features=eval_features[other])
-        metrics = jet_metrics(real, generated, seed)
-        baseline = jet_metrics(real, eval_real[other], seed)
+        metrics = jet_metrics(real, generated, seed, sizes)
+        baseline = jet_metrics(real, eval_real[other], seed, sizes)
         span = f"{edges[region]:.4g} – {edges[region + 1]:.4g}"
         for name in METRICS:
             rows.append(
@@ -124,8 +126,7 @@ def region_report(
         f"{len(eval_real)} held-out jets in terciles of {feature}; per region, generated "
         "jets with the labels and multiplicities of one half of the region's real jets, "
         "compared with the other half (the reference), next to the real-vs-real value of the "
-        "two halves (jetnet 0.2.5 metrics, seed "
-        f"{seed}).",
+        f"two halves (jetnet 0.2.5 metrics, seed {seed}; {sizes}).",
         "",
         "| region | " + feature + " | jets | " + " | ".join(METRICS) + " |",
         "|---|---|---|" + "---|" * len(METRICS),

@@ -17,6 +17,7 @@ import logging
 import sys
 from pathlib import Path
 
+from evaluation.jet_metrics import MetricSizes
 from events.jetnet import JET_FEATURES
 from mpgan.task import MPGANTask
 
@@ -39,12 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--feature", choices=JET_FEATURES, help="split feature (conditional)")
     parser.add_argument("--seed", type=int, default=0, help="noise and metric batches")
+    parser.add_argument(
+        "--metric-jets",
+        type=int,
+        help="at most this many jets per metric draw (default: the run's; 0 = jetnet's protocol)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         task = MPGANTask.from_checkpoint(args.checkpoint, args.data)
         if args.feature and not task.conditional:
             raise ValueError(f"{args.checkpoint}: an unconditional model has no regions")
+        if args.metric_jets is not None:
+            MetricSizes.at_most(args.metric_jets)  # raises on a size too small
+            task.metric_jets = args.metric_jets
     except (ValueError, FileNotFoundError) as err:
         print(f"mpgan.report: error: {err}", file=sys.stderr)
         return 2

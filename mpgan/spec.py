@@ -18,7 +18,9 @@ DEFAULTS = {"global_batch_size": 256, "epochs": 5}
 PRESETS = presets.PRESETS  # --preset paper: the published runs (mpgan/presets.py)
 # A resume may change these (the optimisation, the evaluation, the same maths computed another
 # way); the other options set the parameters, the data or the model being trained: refused.
-RESUMABLE = frozenset({"lr_generator", "eval_samples", "selection_metric", "implementation"})
+RESUMABLE = frozenset(
+    {"lr_generator", "eval_samples", "metric_jets", "selection_metric", "implementation"}
+)
 PRESET_HELP = (
     "paper: the published runs' settings (fp32, global batch 256, 3000 epochs, 70/30 split, "
     "evaluation every 5 epochs on 50 000 jets, best by W1M, per-class maxima; "

@@ -50,8 +50,8 @@ def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file, launcher):
     out, every_step = tmp_path / "run", launcher.startswith("mpirun")
     proc = launch(
         f"{launcher} distributed.train mpgan "
-        f"--data {gluon_file} --eval-jets 40 --steps 3 --batch-size 4 --log-every 1 "
-        f"--eval-every {1 if every_step else 0} --selection-metric fpd --out {out}",
+        f"--data {gluon_file} --eval-jets 40 --steps 3 --batch-size 4 --log-every 1 --out {out} "
+        f"--eval-every {1 if every_step else 0} --selection-metric fpd --metric-jets 20",
         timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -61,6 +61,7 @@ def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file, launcher):
     )
     result = json.loads((out / "evaluation.json").read_text())
     assert result["steps"] == 3 and result["param_spread_between_ranks"] == 0.0
+    assert result["metric_jets"] == 20 and result["eval_samples"] == 20
     for metric in ("w1m", "w1p", "w1efp", "fpd", "kpd", "cov", "mmd", "fpnd"):
         assert metric in result and f"real_{metric}" in result
     metrics = (out / "metrics.csv").read_text().splitlines()

@@ -31,8 +31,11 @@ def test_two_ranks_with_the_global_batch_make_one_process_updates(
             torch.testing.assert_close(
                 two[model]["losses"], one[model]["losses"], rtol=1e-5, atol=1e-7
             )
+            # Adam and RMSprop divide each update by its own gradient's scale, which can enlarge
+            # the summation-order rounding (1e-7) of a small gradient to ~2e-5 (seen once in
+            # 45 134 GVAE parameters); weak scaling differs by more than 1e-3 (below).
             torch.testing.assert_close(
-                two[model]["params"], one[model]["params"], rtol=1e-5, atol=1e-6
+                two[model]["params"], one[model]["params"], rtol=1e-4, atol=1e-5
             )
     # What the test tells apart: a per-rank batch of 6 (a global 12) is another training.
     proc = launch(

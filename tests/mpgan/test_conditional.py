@@ -64,7 +64,7 @@ def test_conditional_run_trains_resumes_generates_and_reports(launch, tmp_path, 
     run = tmp_path / "run"
     common = (
         f"python -m distributed.train mpgan --data {gluon_file} --eval-jets 60 --batch-size 4 "
-        f"--condition pt,mass --log-every 1 --out {run}"
+        f"--condition pt,mass --log-every 1 --metric-jets 10 --out {run}"
     )
     proc = launch(f"{common} --steps 2 --no-evaluate", timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -78,6 +78,7 @@ def test_conditional_run_trains_resumes_generates_and_reports(launch, tmp_path, 
     regions = (run / "regions" / "regions.md").read_text()
     assert "terciles of pt" in regions and regions.count("\n| 1 |") == 1
     assert "(real " in regions and (run / "regions" / "regions.png").stat().st_size > 0
+    assert "W1 10 jets × 5, FPD 5–10" in regions  # --metric-jets 10: the draws it caps
 
     fixed, from_file, default = (tmp_path / f"{name}.h5" for name in ("fixed", "file", "default"))
     for options, out in (

@@ -56,7 +56,7 @@ def test_a_run_under_the_paper_preset(launch, tmp_path, gluon_file):
     out = tmp_path / "run"
     proc = launch(
         f"python -m distributed.train mpgan --preset paper --data {gluon_file} "
-        f"--global-batch-size 8 --steps 12 --eval-every 1ep --out {out}",
+        f"--global-batch-size 8 --steps 12 --eval-every 1ep --metric-jets 36 --out {out}",
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
