@@ -3,6 +3,12 @@ SHELL := /bin/bash
 NP ?= 4
 MODEL ?= gvae
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist workers): most tests run one single-threaded process at a time,
+# so two workers keep 2 cores busy. Each test file runs on one worker (--dist loadfile): its
+# module fixtures are built once, and tests that share a fixed resource (the two-node test's
+# network namespaces) never run at the same time.
+TEST_WORKERS ?= 2
+PYTEST := python -m pytest -n $(TEST_WORKERS) --dist loadfile
 ENV := source launch/env.sh &&
 
 JETS ?= 50000
@@ -24,10 +30,10 @@ train: env data  ## the main job: horovodrun -np $(NP) python -m distributed.tra
 	$(ENV) horovodrun -np $(NP) -H localhost:$(NP) python -m distributed.train $(MODEL)
 
 test: env  ## the test suite (set-up included); CI runs exactly this
-	$(ENV) python -m pytest $(PYTEST_ARGS)
+	$(ENV) $(PYTEST) $(PYTEST_ARGS)
 
 test-fast: env  ## the tests that launch no process (≈ 2 min): the developer's loop
-	$(ENV) python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(ENV) $(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 data: $(JET_FILES) $(CALO_FILE)  ## generate the default samples into data/ (Pythia 8; cached, seeded)
 

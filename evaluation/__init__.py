@@ -9,23 +9,6 @@ the EMD of events.
 - :mod:`evaluation.emd`: the Energy Mover's Distance between events' hits (the GVAE's metric).
 
 Used by the models (``gvae``, ``mpgan``) and by the data reports (``events``); imports none.
+Import the modules themselves: this package imports nothing, so that a model that needs only
+the JetNet conventions does not pay for PyG (FPND's ParticleNet) or jetnet.
 """
-
-from evaluation.emd import emd, event_emds
-from evaluation.fpnd import FPND_JETS, fpnd
-from evaluation.jet_metrics import efps, jet_metrics, physical_jets, relative_jet_mass
-from evaluation.jetnet import JETNET_MAXIMA, N_PARTICLES, normalise_features
-
-__all__ = [
-    "FPND_JETS",
-    "JETNET_MAXIMA",
-    "N_PARTICLES",
-    "efps",
-    "emd",
-    "event_emds",
-    "fpnd",
-    "jet_metrics",
-    "normalise_features",
-    "physical_jets",
-    "relative_jet_mass",
-]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,7 +24,9 @@ from scipy.linalg import sqrtm
 
 from evaluation.jet_metrics import physical_jets
 from evaluation.jetnet import normalise_features
-from evaluation.particlenet import ParticleNet
+
+if TYPE_CHECKING:
+    from evaluation.particlenet import ParticleNet
 
 _JETNET = Path(importlib.util.find_spec("jetnet").submodule_search_locations[0])
 RESOURCES = _JETNET / "evaluation" / "fpnd_resources" / "jetnet" / "30_particles"
@@ -47,6 +50,10 @@ def fpnd_inputs(jets: np.ndarray) -> torch.Tensor:
 @cache
 def pretrained(resources: Path = RESOURCES) -> ParticleNet:
     """The shipped ParticleNet, eval mode (strict state-dict load)."""
+    # Imported here: PyG's import (1.4 s) would otherwise be paid by every MPGAN training
+    # process, though only the evaluating rank runs FPND.
+    from evaluation.particlenet import ParticleNet
+
     path = resources / "pnet_state_dict.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file; `make env` installs jetnet==0.2.5")

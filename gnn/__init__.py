@@ -9,23 +9,7 @@
 - :mod:`gnn.dense_graph_stack`: graph convolutions on dense, weighted adjacency.
 - :mod:`gnn.mincut`: MinCut pooling that also returns the assignment S, and the unpooling.
 - :mod:`gnn.message_passing`: the fully connected, masked message-passing layer of MPGAN.
+
+Import the modules themselves: this package imports nothing, so that the MPGAN (message passing
+and MLPs only) does not pay for PyG's import (about 2 s in every training process).
 """
-
-from gnn.dense_graph_stack import DenseGraphStack
-from gnn.graph import knn_graph
-from gnn.leaky_dropout import LeakyReLUDropout
-from gnn.message_passing import FullyConnectedMessagePassing
-from gnn.mincut import MinCutPool, unpool
-from gnn.mlp import mlp
-from gnn.sage_stack import SAGEStack
-
-__all__ = [
-    "DenseGraphStack",
-    "FullyConnectedMessagePassing",
-    "LeakyReLUDropout",
-    "MinCutPool",
-    "SAGEStack",
-    "knn_graph",
-    "mlp",
-    "unpool",
-]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from events.e2e import read_e2e, write_e2e
 from events.generate import CALORIMETER_RADIUS, calorimeter_chunk, jets_chunk
@@ -17,6 +19,13 @@ from events.pythia import JetSourceOptions
 from launch.environment import horovod_env
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist (`make test`: a worker per core), each worker computes on one thread: two
+    workers with a thread per core each would have 4 threads contend for 2 cores."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

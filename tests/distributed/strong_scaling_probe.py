@@ -2,7 +2,8 @@
 optimizer steps of both models with a fixed global batch GLOBAL split over the ranks — the
 loop's sampler, DataLoader, Updater and the engine's averaging — so that two ranks must make
 the updates of one process. Writes each step's averaged losses and the final parameters to
-OUT/<engine>-np<size>.pt.
+OUT/<engine>-np<size>-b<GLOBAL>.pt; GLOBAL may list several batches (8,12), each trained from the
+same seeds.
 
 Their random draws are pinned to the jets, not to the ranks (rank r draws from its own stream,
 so two ranks and one process draw different noise for the same jets): the GVAE trains in eval
@@ -19,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from distributed.batches import move
-from distributed.runtime import init_rank
+from distributed.runtime import init_rank, seed_rank
 from distributed.sampler import ShardedSampler
 from distributed.update import Updater
 from gvae.hits import HitGraphOptions
@@ -59,26 +60,27 @@ def train(task, engine, steps: int, global_batch: int) -> dict[str, torch.Tensor
     return {"losses": torch.stack(losses), "names": names, "params": params}
 
 
-def main(calorimeter: Path, jets: Path, out: Path, steps: int, global_batch: int) -> None:
+def main(calorimeter: Path, jets: Path, out: Path, steps: int, global_batches: list[int]) -> None:
     engine, info = init_rank(seed=0)
-    gvae = GVAETask(
-        GVAEOptions(data=calorimeter, eval_events=4),
-        HitGraphOptions(),
-        GVAEModelOptions(),
-        LossWeights(),
-    )
-    gvae.models["gvae"].eval()  # z = μ: no draw
-    mpgan = MPGANTask(MPGANOptions(data=jets, eval_jets=20), MPGANModelOptions(dropout=0.0))
-    pinned_noise(mpgan.models["generator"], info.rank, info.size)
-    result = {
-        "gvae": train(gvae, engine, steps, global_batch),
-        "mpgan": train(mpgan, engine, steps, global_batch),
-    }
-    if info.rank == 0:
-        torch.save(result, out / f"{info.engine}-np{info.size}.pt")
+    for global_batch in global_batches:  # each from the same seeds, fresh models
+        seed_rank(info.rank)
+        gvae = GVAETask(
+            GVAEOptions(data=calorimeter, eval_events=4),
+            HitGraphOptions(),
+            GVAEModelOptions(),
+            LossWeights(),
+        )
+        gvae.models["gvae"].eval()  # z = μ: no draw
+        mpgan = MPGANTask(MPGANOptions(data=jets, eval_jets=20), MPGANModelOptions(dropout=0.0))
+        pinned_noise(mpgan.models["generator"], info.rank, info.size)
+        result = {
+            "gvae": train(gvae, engine, steps, global_batch),
+            "mpgan": train(mpgan, engine, steps, global_batch),
+        }
+        if info.rank == 0:
+            torch.save(result, out / f"{info.engine}-np{info.size}-b{global_batch}.pt")
 
 
 if __name__ == "__main__":
-    main(
-        Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    )
+    batches = [int(b) for b in sys.argv[5].split(",")]
+    main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), batches)

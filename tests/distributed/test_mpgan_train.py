@@ -22,7 +22,7 @@ from tests.conftest import ROOT
 
 PROBE_LAUNCHERS = {
     "horovodrun-mpi": "horovodrun -np 2 -H localhost:2 --mpi python",
-    "torchrun": "torchrun --nproc-per-node 2",
+    "torchrun": "torchrun --standalone --nproc-per-node 2",
 }
 
 
@@ -43,7 +43,9 @@ def test_generator_phase_leaves_discriminator_alone(launch, tmp_path, gluon_file
         assert result["spread_g"] == 0.0 and result["spread_d"] == 0.0  # averaged, identical
 
 
-@pytest.mark.parametrize("launcher", ["mpirun -np 2 python -m", "torchrun --nproc-per-node 2 -m"])
+@pytest.mark.parametrize(
+    "launcher", ["mpirun -np 2 python -m", "torchrun --standalone --nproc-per-node 2 -m"]
+)
 def test_mpgan_two_ranks_end_to_end(launch, tmp_path, gluon_file, launcher):
     """Both engines train and evaluate at the end; under mpirun also after every step (the
     evaluation schedule and best.pt do not depend on the engine: one launch checks them)."""

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from events.jetnet import read_jetnet, read_provenance
+from mpgan.generate import main as generate_main
 from mpgan.model import MPDiscriminator, MPGANModelOptions, MPGenerator
 
 
@@ -60,7 +61,7 @@ def test_fast_and_published_agree_with_labels():
 
 
 @pytest.mark.slow
-def test_conditional_run_trains_resumes_generates_and_reports(launch, tmp_path, gluon_file):
+def test_conditional_run_trains_resumes_generates_and_reports(launch, tmp_path, gluon_file, capsys):
     run = tmp_path / "run"
     common = (
         f"python -m distributed.train mpgan --data {gluon_file} --eval-jets 60 --batch-size 4 "
@@ -80,27 +81,23 @@ def test_conditional_run_trains_resumes_generates_and_reports(launch, tmp_path, 
     assert "(real " in regions and (run / "regions" / "regions.png").stat().st_size > 0
     assert "W1 10 jets × 5, FPD 5–10" in regions  # --metric-jets 10: the draws it caps
 
+    # Generation from each label source, in this process (the tool's own tests launch it).
     fixed, from_file, default = (tmp_path / f"{name}.h5" for name in ("fixed", "file", "default"))
+    generate = ["--checkpoint", str(run / "checkpoint.pt"), "-n", "30", "--out"]
     for options, out in (
-        ("--condition pt=1300,mass=90", fixed),
-        (f"--conditions {gluon_file}", from_file),
-        ("", default),
+        (["--condition", "pt=1300,mass=90"], fixed),
+        (["--conditions", str(gluon_file)], from_file),
+        ([], default),
     ):
-        proc = launch(
-            f"python -m mpgan.generate --checkpoint {run / 'checkpoint.pt'} -n 30 {options} "
-            f"--out {out}"
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert generate_main([*generate, str(out), *options]) == 0
     with h5py.File(fixed) as f:
         assert np.allclose(f["conditions"][:], [1300, 90]) and f["jet_features"][0, 0] == 1300
     with h5py.File(from_file) as f:
         assert np.allclose(f["conditions"][:], features[:30, [0, 2]])
     assert read_provenance(default)["labels"] == "training jets"
     assert read_provenance(fixed)["condition"] == ["pt", "mass"]
-    bad = launch(
-        f"python -m mpgan.generate --checkpoint {run / 'checkpoint.pt'} --condition eta=0 "
-        f"--out {tmp_path / 'bad.h5'}"
-    )
-    assert bad.returncode == 2 and "conditioned on pt, mass" in bad.stderr
+    capsys.readouterr()
+    bad = generate_main([*generate, str(tmp_path / "bad.h5"), "--condition", "eta=0"])
+    assert bad == 2 and "conditioned on pt, mass" in capsys.readouterr().err
     assert not (tmp_path / "bad.h5").exists()
     json.loads((run / "evaluation.json").read_text())  # the run's end evaluation was written
