@@ -32,7 +32,7 @@ train: env data  ## the main job: horovodrun -np $(NP) python -m distributed.tra
 test: env  ## the test suite (set-up included); CI runs exactly this
 	$(ENV) $(PYTEST) $(PYTEST_ARGS)
 
-test-fast: env  ## the tests that launch no process (≈ 2 min): the developer's loop
+test-fast: env  ## the tests that launch no process (≈ 1 min): the developer's loop
 	$(ENV) $(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 data: $(JET_FILES) $(CALO_FILE)  ## generate the default samples into data/ (Pythia 8; cached, seeded)
