@@ -183,9 +183,12 @@ def jet_metrics(
         )  # fmt: skip
     out["cov"], out["mmd"] = map(float, cov_mmd)
     real_efps, gen_efps = efps(real3), efps(gen3)
-    (fpd_min, fpd_max), fpd_sizes = sizes.fpd_jets, (sizes.fpd_batches, sizes.fpd_points)
+    fpd_min, fpd_max = sizes.fpd_jets
     with seeded_jetnet(seed):  # FPD and KPD seed themselves; this silences the size warnings
-        fpd = gen_metrics.fpd(real_efps, gen_efps, fpd_min, fpd_max, *fpd_sizes, seed=seed)
+        fpd = gen_metrics.fpd(
+            real_efps, gen_efps, min_samples=fpd_min, max_samples=fpd_max,
+            num_batches=sizes.fpd_batches, num_points=sizes.fpd_points, seed=seed,
+        )  # fmt: skip
         kpd = gen_metrics.kpd(
             real_efps, gen_efps, num_batches=sizes.kpd_batches, batch_size=sizes.kpd_jets,
             seed=seed,

@@ -14,6 +14,7 @@ import torch
 from events.jetnet import read_jetnet, read_provenance
 from mpgan.generate import main as generate_main
 from mpgan.model import MPDiscriminator, MPGANModelOptions, MPGenerator
+from mpgan.report import main as report_main
 
 
 def test_unconditional_model_is_the_published_layout():
@@ -101,3 +102,11 @@ def test_conditional_run_trains_resumes_generates_and_reports(launch, tmp_path, 
     assert bad == 2 and "conditioned on pt, mass" in capsys.readouterr().err
     assert not (tmp_path / "bad.h5").exists()
     json.loads((run / "evaluation.json").read_text())  # the run's end evaluation was written
+
+    # The report tool on the checkpoint (in this process), its metric draws set again.
+    report = ["--checkpoint", str(run / "checkpoint.pt"), "--out", str(tmp_path / "report")]
+    assert report_main([*report, "--metric-jets", "2"]) == 2
+    assert "at least 4 jets" in capsys.readouterr().err and not (tmp_path / "report").exists()
+    assert report_main([*report, "--metric-jets", "8", "--feature", "mass"]) == 0
+    regions = (tmp_path / "report" / "regions" / "regions.md").read_text()
+    assert "terciles of mass" in regions and "W1 8 jets × 5, FPD 4–8" in regions

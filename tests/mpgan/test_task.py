@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 import torch
 from torch.nn import functional as F
 
@@ -79,3 +80,16 @@ def test_published_training_iterations_are_the_published_codes(gluon_file):
     for ours_model, reference in ((generator, g_ref), (discriminator, d_ref)):
         for p, q in zip(ours_model.parameters(), reference.parameters(), strict=True):
             assert torch.equal(p, q)
+
+
+def test_metric_jets_caps_every_draw_and_refuses_too_few(gluon_file):
+    """--metric-jets N: the evaluation's metrics draw at most N jets (here the 20 held-out ones
+    against as many others), the run records N; fewer than 4 is a one-line error."""
+    with pytest.raises(ValueError, match="--metric-jets 0 or >= 4, got 3"):
+        MPGANOptions(data=gluon_file, metric_jets=3)
+    task = MPGANTask(
+        MPGANOptions(data=gluon_file, eval_jets=40, metric_jets=12), MPGANModelOptions()
+    )
+    result = task.evaluate()
+    assert result["metric_jets"] == 12 and result["eval_samples"] == 20
+    assert 0 <= result["cov"] <= 1 and result["fpd"] == result["fpd"]  # computed, not NaN
