@@ -104,8 +104,10 @@ class MPGANOptions:
                 "need 0 <= --train-fraction < 1, --eval-jets >= 1 and --eval-samples >= 0, got "
                 f"{self.train_fraction}, {self.eval_jets}, {self.eval_samples}"
             )
-        if self.metric_jets and self.metric_jets < 4:
-            raise ValueError(f"need --metric-jets 0 or >= 4, got {self.metric_jets}")
+        try:
+            MetricSizes.at_most(self.metric_jets)
+        except ValueError as err:
+            raise ValueError(f"--metric-jets: {err}") from None
 
 
 class MPGANTask:

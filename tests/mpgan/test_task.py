@@ -85,7 +85,7 @@ def test_published_training_iterations_are_the_published_codes(gluon_file):
 def test_metric_jets_caps_every_draw_and_refuses_too_few(gluon_file):
     """--metric-jets N: the evaluation's metrics draw at most N jets (here the 20 held-out ones
     against as many others), the run records N; fewer than 4 is a one-line error."""
-    with pytest.raises(ValueError, match="--metric-jets 0 or >= 4, got 3"):
+    with pytest.raises(ValueError, match="--metric-jets: metric draws need at least 4 jets, got 3"):
         MPGANOptions(data=gluon_file, metric_jets=3)
     task = MPGANTask(
         MPGANOptions(data=gluon_file, eval_jets=40, metric_jets=12), MPGANModelOptions()
