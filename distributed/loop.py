@@ -83,7 +83,7 @@ class Run:
     log: RunLog | None = None
     best: BestModel | None = None
     sums: dict[str, torch.Tensor] = field(default_factory=dict)  # metrics since the last log
-    count: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # steps that reported each one
     bar: tqdm | None = None
 
 
@@ -174,7 +174,7 @@ def run_epochs(run: Run, state: Any) -> None:
     run.bar = run.bar or tqdm(unit="step", disable=engine.rank != 0, dynamic_ncols=True)
     run.bar.reset(total=run.last_step)
     run.bar.update(run.position.step)
-    run.sums, run.count = {}, 0
+    run.sums, run.counts = {}, {}
     for model in run.task.models.values():
         model.train()
     # No loader processes: a thread collates the next batch during the step if this rank has
@@ -219,6 +219,7 @@ def train_step(run: Run, batches: Any) -> None:
     copied = time.perf_counter()
     set_learning_rates(run)
     updater.communication = 0.0
+    updater.batch_index = position.consumed // run.sampler.global_batch  # (the task's schedule)
     with torch.autocast(run.device.type, run.dtype) if run.dtype else nullcontext():
         metrics = run.task.step(batch, updater)
     if updater.skipped >= cfg.max_nonfinite:
@@ -231,13 +232,13 @@ def train_step(run: Run, batches: Any) -> None:
     )
     for name, value in metrics.items():  # stays on the device until a logging step
         run.sums[name] = run.sums.get(name, 0) + torch.as_tensor(value).detach().double()
-    run.count += 1
+        run.counts[name] = run.counts.get(name, 0) + 1  # (a phase may skip steps: n_critic)
     averaged = None
     if run.position.step % cfg.log_every == 0 or run.position.step == run.last_step:
         reduce_start = time.perf_counter()
-        averaged = average_metrics(run.engine, run.sums, run.count)  # distributed: allreduce
+        averaged = average_metrics(run.engine, run.sums, run.counts)  # distributed: allreduce
         updater.communication += time.perf_counter() - reduce_start
-        run.sums, run.count = {}, 0
+        run.sums, run.counts = {}, {}
     if run.device.type == "cuda":
         torch.cuda.synchronize(run.device)  # the step's GPU work belongs to its timing line
     seconds = {
@@ -360,12 +361,15 @@ class _LocalState:
         self.position = position
 
 
-def average_metrics(engine: Engine, sums: dict[str, torch.Tensor], count: int) -> dict:
-    """Accumulated metric sums averaged over steps and ranks (one allreduce; the host sync)."""
+def average_metrics(
+    engine: Engine, sums: dict[str, torch.Tensor], counts: dict[str, int]
+) -> dict[str, float]:
+    """Accumulated metric sums, each averaged over the steps that reported it and over the ranks
+    (one allreduce; the host sync). Every rank reports the same metrics on the same steps."""
     names = sorted(sums)
     if not names:
         return {}
-    local = torch.stack([sums[n] for n in names]).cpu() / max(count, 1)
+    local = torch.stack([sums[n] / counts[n] for n in names]).cpu()
     return dict(zip(names, engine.allreduce(local, "mean").tolist(), strict=True))
 
 

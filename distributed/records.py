@@ -104,16 +104,34 @@ class RunLog:
         self.tensorboard.add_scalar("timing/samples_per_s", record["samples_per_s"], step)
 
     def metrics(self, step: int, epoch: int, averaged: dict[str, float]) -> None:
+        """One row of ``metrics.csv``; a metric first reported now (a phase that skipped the
+        first steps, n_critic) adds its column, the earlier rows left empty there."""
         row = {"step": step, "epoch": epoch, **averaged}
-        if self.writer is None:
-            self.writer = csv.DictWriter(self.metrics_file, fieldnames=list(row))
+        if self.writer is None:  # the columns of the file being continued, or of this row
+            header = list(row)
+            if self.has_header:
+                with open(self.metrics_file.name, newline="") as existing:
+                    header = next(csv.reader(existing))
+            self.writer = csv.DictWriter(self.metrics_file, fieldnames=header, restval="")
             if not self.has_header:
                 self.writer.writeheader()
+        if not set(row) <= set(self.writer.fieldnames):
+            self._add_columns(row)
         self.writer.writerow(row)
         for name, value in averaged.items():
             self.tensorboard.add_scalar(f"train/{name}", value, step)
         self.metrics_file.flush()
         self.timing_file.flush()
+
+    def _add_columns(self, row: dict) -> None:
+        """Rewrite ``metrics.csv`` with ``row``'s new columns and reopen it for appending."""
+        path = Path(self.metrics_file.name)
+        self.metrics_file.close()
+        table = pd.read_csv(path, float_precision="round_trip")
+        columns = list(table.columns) + [k for k in row if k not in table.columns]
+        table.reindex(columns=columns).to_csv(path, index=False)
+        self.metrics_file = path.open("a", newline="")
+        self.writer = csv.DictWriter(self.metrics_file, fieldnames=columns, restval="")
 
     def evaluation(self, step: int, epoch: int, metrics: dict[str, float]) -> None:
         row = pd.DataFrame([{"step": step, "epoch": epoch, **metrics}])

@@ -14,7 +14,11 @@ Inside a phase, call the model being trained through ``phase.model`` (under torc
 DistributedDataParallel wrapper, under Horovod the model itself) and every other model directly.
 A GAN opens two phases per step ("discriminator", then "generator"); the model that is not being
 optimised is frozen, so the gradients of the other model's loss are neither averaged nor applied
-to it.
+to it. A step may skip a phase: ``phase.batch_index`` (this batch's place in its epoch, restored
+on resume) lets a WGAN train its generator every ``n_critic`` batches, as published. A loss that
+holds a gradient, such as WGAN-GP's penalty on ‖∇ₓD(x̂)‖, takes it from
+``p.input_gradient(outputs, inputs)`` (a second-order backward through ``p.model``, the loss
+scaling of fp16 applied and undone), then ``p.update`` backpropagates through it.
 """
 
 from __future__ import annotations
@@ -31,14 +35,22 @@ from torch.utils.data import Dataset
 
 @dataclass(frozen=True)
 class PhaseStep:
-    """What ``with phase(name) as p`` gives: the trained model as the engine runs it, and the
-    update that backpropagates a loss and applies the averaged gradients."""
+    """What ``with phase(name) as p`` gives: the trained model as the engine runs it, the update
+    that backpropagates a loss and applies the averaged gradients, and ``input_gradient(outputs,
+    inputs)`` = ∂(Σ outputs)/∂inputs [same shape as inputs] with its graph kept, so that a loss
+    built from it (a gradient penalty) backpropagates into the model's parameters."""
 
     model: Callable[..., Any]
     update: Callable[[torch.Tensor], None]
+    input_gradient: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-Phase = Callable[[str], AbstractContextManager[PhaseStep]]
+class Phase(Protocol):
+    """The phase factory ``task.step`` receives (see module docstring)."""
+
+    batch_index: int  # this step's batch in its epoch, 0-based (the same on every rank)
+
+    def __call__(self, name: str) -> AbstractContextManager[PhaseStep]: ...
 
 
 class Task(Protocol):

@@ -38,6 +38,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -73,9 +74,12 @@ class ModelSpec:
     options: tuple[tuple[str, type], ...]  # option groups: (title, dataclass)
     task: type  # task(*options, device=...) -> Task
     defaults: dict  # the model's own defaults of any option (the training group's included)
-    presets: dict  # --preset NAME -> option values
+    presets: dict  # --preset NAME -> option values, or a function of the options -> values
     preset_help: str  # what the presets are, for --help
     resumable: frozenset  # options of the model's groups a resumed run may change
+    # options -> defaults that follow other options' values (MPGAN: a generator × discriminator
+    # row's published procedure); below a preset, --config and flags
+    dependent_defaults: Callable[[dict], dict] | None = None
 
     @classmethod
     def from_module(cls, name: str, module: ModuleType) -> ModelSpec:
@@ -83,7 +87,13 @@ class ModelSpec:
             name, module.HELP, tuple(module.OPTIONS), module.TASK, dict(module.DEFAULTS),
             dict(getattr(module, "PRESETS", {})), getattr(module, "PRESET_HELP", ""),
             frozenset(getattr(module, "RESUMABLE", ())),
+            getattr(module, "DEPENDENT_DEFAULTS", None),
         )  # fmt: skip
+
+    def preset(self, name: str, options: dict) -> dict:
+        """The values of preset ``name`` for these ``options`` (a preset may depend on them)."""
+        preset = self.presets[name]
+        return preset(options) if callable(preset) else dict(preset)
 
 
 def model_names() -> list[str]:
@@ -168,8 +178,10 @@ def engine_choice(args: argparse.Namespace) -> str:
 
 
 def parse(argv: list[str]) -> tuple[ModelSpec, argparse.Namespace]:
-    """The model of ``argv[0]`` and its options: its defaults, then a ``--preset``'s values,
-    then a ``--config`` file's, then the flags (each value checked as its flag would be)."""
+    """The model of ``argv[0]`` and its options: its defaults, then the defaults that follow
+    other options (``DEPENDENT_DEFAULTS``), then a ``--preset``'s values, then a ``--config``
+    file's, then the flags; each value checked as its flag would be (a misspelt option or a
+    value its flag rejects is a ``ValueError``, the model's own defaults included)."""
     names = model_names()
     if not argv or argv[0] not in names:
         models = "\n".join(f"  {n:<8}{load_spec(n).help}" for n in names)  # help or a typo
@@ -182,22 +194,35 @@ def parse(argv: list[str]) -> tuple[ModelSpec, argparse.Namespace]:
         top.add_argument("model", choices=names, metavar="MODEL", help="one of the models above")
         top.parse_args(argv[:1])  # --help, or an error naming the models; both exit
     spec = load_spec(argv[0])
-    args = model_parser(spec).parse_args(argv[1:])
     actions = {
         a.dest: a
         for a in model_parser(spec)._actions
         if a.dest not in ("help", "config", "preset", "old_backend")
     }
-    defaults = {}
-    if getattr(args, "preset", None):
-        preset = spec.presets[args.preset]
-        defaults.update(check_options(f"--preset {args.preset}", preset, actions))
-    if args.config is not None:
-        defaults.update(read_config_file(args.config, actions))
-    if defaults:
+    check_options(f"{spec.name} spec DEFAULTS", spec.defaults, actions)
+    args = model_parser(spec).parse_args(argv[1:])
+    config = {} if args.config is None else read_config_file(args.config, actions)
+    # Dependent defaults and presets read options that a preset or the file may set: resolved
+    # again on the options they gave until nothing changes (twice at most in practice).
+    for _ in range(3):
+        values = dict(vars(args))
+        defaults = dependent_defaults(spec, values, actions)
+        if getattr(args, "preset", None):
+            preset = spec.preset(args.preset, values)
+            defaults.update(check_options(f"--preset {args.preset}", preset, actions))
+        defaults.update(config)
         args = model_parser(spec, defaults).parse_args(argv[1:])
+        if vars(args) == values:
+            break
     args.model = spec.name
     return spec, args
+
+
+def dependent_defaults(spec: ModelSpec, values: dict, actions: dict) -> dict:
+    """The model's defaults that follow ``values`` (``DEPENDENT_DEFAULTS``), checked."""
+    if spec.dependent_defaults is None:
+        return {}
+    return check_options(f"{spec.name} defaults", spec.dependent_defaults(values), actions)
 
 
 def jsonable(config: object) -> dict:
@@ -254,8 +279,10 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
         write_config(out, record, resumed_at=checkpoint if resume else None)
     setup_logging(engine, out / "train.log")
     log.info("%s on %d rank(s) (%s), run directory %s", args.model, info.size, info.engine, out)
+    if spec.dependent_defaults is not None:
+        log_defaults(args, "defaults for these options", spec.dependent_defaults(vars(args)))
     if getattr(args, "preset", None):
-        log_preset(args, spec.presets[args.preset])
+        log_defaults(args, f"--preset {args.preset}", spec.preset(args.preset, vars(args)))
     if resume:
         restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
         log.info(
@@ -295,15 +322,19 @@ def check_resumable(checkpoint: Path, record: dict, spec: ModelSpec) -> None:
         )
 
 
-def log_preset(args: argparse.Namespace, preset: dict) -> None:
-    """One line: what ``--preset`` set, and which of its values flags or ``--config`` replaced."""
-    kept = {k: v for k, v in preset.items() if getattr(args, k) == v}
-    replaced = {k: getattr(args, k) for k in preset if k not in kept}
+def log_defaults(args: argparse.Namespace, origin: str, values: dict) -> None:
+    """One line: what ``origin`` (a preset, the dependent defaults) set, and which of its values
+    flags, ``--config`` or a preset replaced."""
+    if not values:
+        return
+    kept = {k: v for k, v in values.items() if getattr(args, k) == v}
+    replaced = {k: getattr(args, k) for k in values if k not in kept}
     log.info(
-        "--preset %s set %s%s",
-        args.preset,
+        "%s set %s%s",
+        origin,
         ", ".join(f"{k}={v}" for k, v in kept.items()),
-        "; replaced by flags or --config: " + ", ".join(f"{k}={v}" for k, v in replaced.items())
+        "; replaced by flags, --config or a preset: "
+        + ", ".join(f"{k}={v}" for k, v in replaced.items())
         if replaced
         else "",
     )

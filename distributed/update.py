@@ -13,6 +13,10 @@
         this test reads one number from the device (a host sync, as GradScaler's own skip)
     clip, step (Horovod: inside skip_synchronize()), scaler.update()
 
+A loss with a gradient in it (WGAN-GP) takes it from ``input_gradient``: ``autograd.grad`` with
+``create_graph=True`` w.r.t. the inputs only, so no parameter's gradient hook fires until the
+one backward of ``update`` (DDP's reducer and Horovod's hooks see one gradient per parameter).
+
 Used by the loop (:mod:`distributed.loop`), the health check (:mod:`distributed.check`) and
 the benchmarks. Distributed lines are tagged ``# distributed:``.
 """
@@ -58,6 +62,7 @@ class Updater:
             name: torch.amp.GradScaler("cuda", enabled=dtype is torch.float16)
             for name in optimizers
         }
+        self.batch_index = 0  # set by the loop before each step (distributed.task.Phase)
         self.communication = 0.0
         self.last_gradient = 0.0
         self.skipped = 0  # consecutive updates skipped for non-finite gradients
@@ -82,10 +87,23 @@ class Updater:
             p.requires_grad_(False)
         self.optimizers[name].zero_grad()
         try:  # distributed: the model as the engine runs it (torch: DDP's wrapper)
-            yield PhaseStep(self.step_models[name], partial(self._update, name))
+            yield PhaseStep(
+                self.step_models[name],
+                partial(self._update, name),
+                partial(self._input_gradient, name),
+            )
         finally:
             for p in frozen:
                 p.requires_grad_(True)
+
+    def _input_gradient(
+        self, name: str, outputs: torch.Tensor, inputs: torch.Tensor
+    ) -> torch.Tensor:
+        """∂(Σ outputs)/∂inputs, differentiable (PyTorch's AMP recipe for a gradient penalty:
+        the scaled sum differentiated, the result divided by the scale)."""
+        scaler = self.scalers[name]
+        (gradient,) = torch.autograd.grad(scaler.scale(outputs.sum()), inputs, create_graph=True)
+        return gradient / scaler.get_scale() if scaler.is_enabled() else gradient
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
         optimizer, scaler = self.optimizers[name], self.scalers[name]
