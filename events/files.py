@@ -114,13 +114,35 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
         FileNotFoundError: no such file.
         ValueError: cut short, damaged or not a checkpoint, in one line naming the file.
     """
+    state = _torch_load(Path(path), weights_only=False)
+    if not isinstance(state, dict) or "models" not in state:
+        raise ValueError(f"{path}: not a training checkpoint (no 'models')")
+    return state
+
+
+def read_state_dict(path: Path) -> dict[str, Any]:
+    """A module's state dict saved by ``torch.save`` (name → tensor; published weights), on the
+    CPU, loaded with ``weights_only`` (no code runs).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: cut short, damaged or not a state dict of tensors, naming the file.
+    """
     import torch
 
-    path = Path(path)
+    state = _torch_load(Path(path), weights_only=True)
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(f"{path}: not a state dict of tensors")
+    return state
+
+
+def _torch_load(path: Path, weights_only: bool) -> Any:
+    import torch
+
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=weights_only)
     except (
         RuntimeError,
         EOFError,
@@ -132,9 +154,6 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
         raise ValueError(
             f"{path}: not a readable checkpoint, cut short or damaged ({_first_line(err)})"
         ) from None
-    if not isinstance(state, dict) or "models" not in state:
-        raise ValueError(f"{path}: not a training checkpoint (no 'models')")
-    return state
 
 
 def atomic_write(

@@ -14,14 +14,18 @@ dropout (if any) after every Linear, the node MLP's last one included, as the pu
 the MPGAN code's ``clabels``) every jet's labels c: [B, L] are appended to the input of both
 MLPs: φ_e([h_i ‖ h_j ‖ c]) and φ_n([m_i ‖ h_i ‖ c]); with L = 0 the layer is the one above,
 parameter for parameter.
+With ``distance_feature`` (the older MPGAN generator of the paper's MP + PointNet row,
+``Graph_GAN`` with ``pos_diffs``/``deltar``/``all_ef``) the edge MLP also reads d_ij =
+‖h_j − h_i + 10⁻¹²‖₂ over all F_in features: φ_e([h_i ‖ h_j ‖ d_ij]) (the 10⁻¹² keeps the
+self-pair's gradient finite). Without a mask every sender counts (the paper's WGAN rows).
 
 Two implementations of the same maths, with the same parameters:
 
 - ``"published"``: as the MPGAN code computes it — the [B, N, N, 2F_in] pair tensor, the mask
   multiplied in over [B, N, N, E], PyTorch's LeakyReLU and dropout;
 - ``"fast"`` (default): the first edge layer factorised, W[h_i ‖ h_j ‖ c] + b = (W_a h_i + W_c c
-  + b) + W_b h_j broadcast over (i, j), so the pair tensor is never built; the masked sum as one
-  batched product Σ_j m_j e_ij = [m_1 … m_N] · e_i (a row vector times the [N, E] slab of
+  + b) + W_b h_j (+ w_d d_ij) broadcast over (i, j), so the pair tensor is never built; the
+  masked sum as one batched product Σ_j m_j e_ij = [m_1 … m_N] · e_i (a row vector times the [N, E] slab of
   receiver i, no [B, N, N, E] temporary); LeakyReLU and dropout fused into one CPU kernel with
   counter-based masks (:class:`gnn.leaky_dropout.LeakyReLUDropout`).
 
@@ -54,6 +58,7 @@ class FullyConnectedMessagePassing(nn.Module):
         implementation: ``"fast"`` (default) or ``"published"`` (see module docstring).
         fp32_output: run the last Linear in float32 under autocast (default False).
         label_features: L conditioning labels per jet (default 0: unconditional).
+        distance_feature: the pair distance d_ij as an edge-MLP input (default False).
 
     Shapes: h [B, N, F_in], mask [B, N] bool (optional), labels [B, L] → [B, N, F_out].
 
@@ -76,6 +81,7 @@ class FullyConnectedMessagePassing(nn.Module):
         implementation: str = "fast",
         fp32_output: bool = False,
         label_features: int = 0,
+        distance_feature: bool = False,
     ) -> None:
         super().__init__()
         if implementation not in IMPLEMENTATIONS:
@@ -84,9 +90,9 @@ class FullyConnectedMessagePassing(nn.Module):
             )
         self.in_features, self.label_features = in_features, label_features
         self.implementation = implementation
-        self.fp32_output = fp32_output
+        self.fp32_output, self.distance_feature = fp32_output, distance_feature
         fused = implementation == "fast"
-        edge_in = 2 * in_features + label_features
+        edge_in = 2 * in_features + int(distance_feature) + label_features
         self.edge_mlp = mlp([edge_in, *edge_hidden], negative_slope, True, dropout, fused)
         self.node_mlp = mlp(
             [edge_hidden[-1] + in_features + label_features, *node_hidden, out_features],
@@ -99,20 +105,30 @@ class FullyConnectedMessagePassing(nn.Module):
     def edges(self, h: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Edge MLP output for every (receiver i, sender j) pair: [B, N, N, E]."""
         n = h.size(1)
+        distance = None
+        if self.distance_feature:  # [B, N(i), N(j), 1]
+            pairs = h.unsqueeze(1) - h.unsqueeze(2)  # h_j − h_i
+            distance = torch.linalg.vector_norm(pairs + 1e-12, dim=-1, keepdim=True)
         if self.implementation == "published":
             parts = [h.unsqueeze(2).expand(-1, -1, n, -1), h.unsqueeze(1).expand(-1, n, -1, -1)]
+            if distance is not None:
+                parts.append(distance)
             if labels is not None:
                 parts.append(labels[:, None, None, :].expand(-1, n, n, -1))
-            return self.edge_mlp(torch.cat(parts, dim=-1))  # [B, N(i), N(j), 2F + L]
+            return self.edge_mlp(torch.cat(parts, dim=-1))  # [B, N(i), N(j), 2F (+1) + L]
         first = self.edge_mlp[0]
-        w_receiver, w_sender, w_labels = first.weight.split(
-            [self.in_features, self.in_features, self.label_features], dim=1
+        w_receiver, w_sender, w_distance, w_labels = first.weight.split(
+            [self.in_features, self.in_features, int(self.distance_feature), self.label_features],
+            dim=1,
         )
         receiver = nn.functional.linear(h, w_receiver, first.bias)  # [B, N, H]
         if labels is not None:
             receiver = receiver + nn.functional.linear(labels, w_labels).unsqueeze(1)
         sender = nn.functional.linear(h, w_sender)  # [B, N, H]
-        return self.edge_mlp[1:](receiver.unsqueeze(2) + sender.unsqueeze(1))
+        pre = receiver.unsqueeze(2) + sender.unsqueeze(1)
+        if distance is not None:
+            pre = pre + distance * w_distance.squeeze(1)
+        return self.edge_mlp[1:](pre)
 
     def forward(
         self, h: torch.Tensor, mask: torch.Tensor | None = None, labels: torch.Tensor | None = None
@@ -135,10 +151,11 @@ class FullyConnectedMessagePassing(nn.Module):
         last = max(i for i, m in enumerate(self.node_mlp) if isinstance(m, nn.Linear))
         hidden = self.node_mlp[:last](x)
         with torch.autocast(hidden.device.type, enabled=False):
-            return self.node_mlp[last:](hidden.float())  # the last Linear (and its dropout)
+            full = torch.promote_types(hidden.dtype, torch.float32)  # (float64 stays)
+            return self.node_mlp[last:](hidden.to(full))  # the last Linear (and its dropout)
 
     def extra_repr(self) -> str:
         return (
             f"implementation={self.implementation!r}, fp32_output={self.fp32_output}, "
-            f"label_features={self.label_features}"
+            f"label_features={self.label_features}, distance_feature={self.distance_feature}"
         )

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from evaluation.jetnet import JETNET_MAXIMA, normalise_features
+from evaluation.jetnet import JETNET_MAXIMA, N_PARTICLES, normalise_features
 
 NORMALISATIONS = ("jetnet", "per-class")
 
@@ -67,16 +67,24 @@ def denormalise(x: np.ndarray, maxima: np.ndarray = JETNET_MAXIMA) -> np.ndarray
 
 
 class JetDataset(Dataset):
-    """Normalised jets [N, 30, 4] and their standardised labels [N, L] (L = 0: unconditional);
-    item i is (jet [30, 4], labels [L]), so that ``default_collate`` gives ([B, 30, 4], [B, L])."""
+    """Normalised jets [N, P, 4] and their standardised labels [N, L] (L = 0: unconditional);
+    item i is (jet [P, 4], labels [L]), so that ``default_collate`` gives ([B, P, 4], [B, L]).
+    ``particles`` P ≥ 30 pads every jet with empty particles, (0, 0, −0.5, −0.5) normalised (the
+    published TreeGAN rows: 32, ``pad_hits``)."""
 
     def __init__(
         self,
         particle_features: np.ndarray,
         labels: torch.Tensor | None = None,
         maxima: np.ndarray = JETNET_MAXIMA,
+        particles: int = N_PARTICLES,
     ) -> None:
-        self.jets = torch.from_numpy(normalise(particle_features, maxima))
+        n, present, features = particle_features.shape
+        if particles < present:
+            raise ValueError(f"cannot pad jets of {present} particles to {particles}")
+        padded = np.zeros((n, particles, features), dtype=np.float32)
+        padded[:, :present] = particle_features
+        self.jets = torch.from_numpy(normalise(padded, maxima))
         self.labels = torch.zeros(len(self.jets), 0) if labels is None else labels.float()
 
     def __len__(self) -> int:

@@ -1,29 +1,42 @@
-"""MPGAN as a task for the distributed loop: two models, two optimizers, the LSGAN step.
+"""MPGAN as a task for the distributed loop: a generator and a discriminator of the paper's
+Table 2 (:mod:`mpgan.networks`), two optimizers, and the row's published training step.
 
-Per batch of real jets: one discriminator update, D loss = (D(real) − 1)² + D(fake)², then one
-generator update, G loss = (D(fake) − 1)², with G fed the real jets' multiplicities (and, in a
-conditional model, the real jets' labels for both the real and the generated jets), both in the
-published code's order (``train.py``: ``train_D`` then ``train_G``, the discriminator in
-training mode, its dropout active, in both), so that from the same weights and seed the
-``published`` implementation trains as the published code does in fp32. The loop freezes the
-model that is not being updated in each phase, so the generator's loss never reaches the
-discriminator's optimizer. The last jets of the file
-(``--eval-jets``, or all but the first ``--train-fraction``) are held out for the metrics
-(:mod:`evaluation`) and the end-of-run report (:mod:`mpgan.jet_report`).
+Per batch of real jets (``train.py``: ``train_D``, then ``train_G``):
+
+- a discriminator update on D(real), then D(fake) of fresh noise with the generator in eval mode
+  (GraphCNN's BatchNorm), the generator fed the real jets' multiplicities (and, in a conditional
+  model, the real jets' labels for both); least squares (``--loss ls``): (D(real) − 1)² + D(fake)²;
+  WGAN-GP: D(fake) − D(real) + λ (‖∇ₓ D(x̂)‖ − 1)² with x̂ = αx + (1 − α)x̃, α ~ U(0, 1) per jet,
+  the norm over every feature of the jet (+10⁻¹² under the root), D in training mode;
+- every ``--critic-steps`` batches (the batches 1, 1 + k, 1 + 2k, … of each epoch, as the
+  published ``(batch_ndx − 1) % num_critic == 0``; every batch for k = 1) a generator update on
+  fresh noise in training mode: (D(G(z)) − 1)² or −D(G(z)).
+
+The discriminator stays in training mode (its dropout active) in both, and the random draws come
+in the published order, so that from the same weights and seed the ``published`` implementation
+of MP + MP trains as the published code does in fp32 (tested). The loop freezes the model that
+is not being updated in each phase, so the generator's loss never reaches the discriminator's
+optimizer. Optimizers: RMSprop (PyTorch's defaults) or Adam with the published coupled L2 weight
+decay (``torch.optim.Adam(weight_decay=…)``, not AdamW). TreeGAN's rows train on jets padded
+with two empty particles to 32. The last jets of the file (``--eval-jets``, or all but the first
+``--train-fraction``) are held out for the metrics (:mod:`evaluation`) and the end-of-run report
+(:mod:`mpgan.jet_report`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import default_collate
 
+from distributed.task import Phase
 from evaluation.fpnd import fpnd
 from evaluation.jet_metrics import MetricSizes, jet_metrics
 from evaluation.jetnet import N_PARTICLES
@@ -32,19 +45,20 @@ from events.jetnet import read_jetnet
 from mpgan.data import NORMALISATIONS, JetDataset, denormalise, feature_maxima
 from mpgan.jet_report import plot_distributions, region_report
 from mpgan.labels import label_columns
-from mpgan.model import MPDiscriminator, MPGANModelOptions, MPGenerator
+from mpgan.model import MPGANModelOptions
 from mpgan.model import autocast_dtype as model_autocast_dtype
+from mpgan.networks import build_discriminator, build_generator
+from mpgan.rows import row_of
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path("data/jets/g.hdf5")
-# Generator learning rates of the paper per class; the discriminator's is three times larger.
-LR_GENERATOR = {"g": 1e-5, "t": 2e-5, "q": 0.5e-5}
 
 
 @dataclass
 class MPGANOptions:
-    """MPGAN data and optimisers."""
+    """MPGAN data, optimisers and training procedure (defaults: MP + MP's; another generator ×
+    discriminator sets its Table 2 row's: mpgan/rows.py)."""
 
     data: Path = field(
         default=DEFAULT_DATA, metadata={"help": "JetNet HDF5 file (ours or JetNet's)"}
@@ -53,8 +67,30 @@ class MPGANOptions:
         default="g",
         metadata={"help": "jet class, sets the paper's learning rates", "choices": ["g", "q", "t"]},
     )
+    optimizer: str = field(
+        default="rmsprop",
+        metadata={
+            "help": "rmsprop (PyTorch's defaults) or adam (with --betas and --weight-decay)",
+            "choices": ["rmsprop", "adam"],
+        },
+    )
     lr_generator: float = field(
-        default=0.0, metadata={"help": "RMSprop lr of G (0 = the paper's for --jet-type)"}
+        default=0.0,
+        metadata={"help": "lr of G (0 = the row's for --jet-type: MP+MP g 1e-5, WGAN rows 1e-4)"},
+    )
+    lr_discriminator: float = field(
+        default=0.0,
+        metadata={"help": "lr of D (0 = the row's: 3 × G's for least squares, 1e-4 for WGAN)"},
+    )
+    betas: str = field(default="0.9,0.999", metadata={"help": "Adam's β1,β2"})
+    weight_decay: float = field(
+        default=0.0, metadata={"help": "Adam's coupled L2 weight decay (the published 5e-4)"}
+    )
+    critic_steps: int = field(
+        default=1, metadata={"help": "discriminator updates per generator update (WGAN: 5)"}
+    )
+    gradient_penalty: float = field(
+        default=0.0, metadata={"help": "WGAN-GP's λ (the published 10; 0 = none)"}
     )
     eval_jets: int = field(
         default=10000, metadata={"help": "the last jets of the file, held out for the metrics"}
@@ -99,6 +135,12 @@ class MPGANOptions:
     )
 
     def __post_init__(self) -> None:
+        if self.critic_steps < 1 or self.gradient_penalty < 0 or self.weight_decay < 0:
+            raise ValueError(
+                "need --critic-steps >= 1, --gradient-penalty >= 0 and --weight-decay >= 0, got "
+                f"{self.critic_steps}, {self.gradient_penalty}, {self.weight_decay}"
+            )
+        _ = self.adam_betas  # ValueError if malformed
         if not 0.0 <= self.train_fraction < 1.0 or self.eval_jets < 1 or self.eval_samples < 0:
             raise ValueError(
                 "need 0 <= --train-fraction < 1, --eval-jets >= 1 and --eval-samples >= 0, got "
@@ -109,9 +151,23 @@ class MPGANOptions:
         except ValueError as err:
             raise ValueError(f"--metric-jets: {err}") from None
 
+    @property
+    def adam_betas(self) -> tuple[float, float]:
+        """``--betas`` as (β1, β2); ValueError unless two numbers in [0, 1)."""
+        try:
+            beta1, beta2 = (float(b) for b in self.betas.split(","))
+        except ValueError:
+            beta1 = beta2 = -1.0
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+            raise ValueError(
+                f"--betas {self.betas!r}: expected two numbers in [0, 1), e.g. 0.5,0.999"
+            )
+        return beta1, beta2
+
 
 class MPGANTask:
-    """Models ``{"generator", "discriminator"}`` with one RMSprop each (lr_D = 3 lr_G)."""
+    """Models ``{"generator", "discriminator"}`` of ``model.generator`` × ``model.discriminator``
+    with their optimizers, trained with the procedure in ``data`` (see module docstring)."""
 
     def __init__(self, data: MPGANOptions, model: MPGANModelOptions, device: str = "cpu") -> None:
         if data.data == DEFAULT_DATA and not DEFAULT_DATA.is_file():
@@ -135,7 +191,7 @@ class MPGANTask:
         self.train_features = jet_features[:split]  # (pT, η, mass, n) of the training jets
         self.eval_samples = data.eval_samples
         self.metric_jets = data.metric_jets  # 0: jetnet's protocol
-        generator, discriminator = MPGenerator(model), MPDiscriminator(model)
+        generator, discriminator = build_generator(model), build_discriminator(model)
         maxima = feature_maxima(particles, data.normalisation)
         generator.feature_maxima.copy_(torch.from_numpy(maxima))
         self.conditional = bool(model.labels)
@@ -145,29 +201,37 @@ class MPGANTask:
             "generator": generator.to(self.device),
             "discriminator": discriminator.to(self.device),
         }
-        self.train_set = JetDataset(self.train_real, self.standardise(self.train_features), maxima)
+        self.train_set = JetDataset(
+            self.train_real, self.standardise(self.train_features), maxima, generator.particles
+        )
         self.jet_type, self.selection_metric = data.jet_type, data.selection_metric
-        lr_g = data.lr_generator or LR_GENERATOR[data.jet_type]
-        self.optimizers = {
-            "generator": torch.optim.RMSprop(generator.parameters(), lr=lr_g),
-            "discriminator": torch.optim.RMSprop(discriminator.parameters(), lr=3 * lr_g),
+        self.wasserstein = model.loss == "wgan-gp"
+        self.penalty, self.critic_steps = data.gradient_penalty, data.critic_steps
+        row_lr_g, row_lr_d = row_of(model.generator, model.discriminator).learning_rates(
+            data.jet_type
+        )
+        lrs = {
+            "generator": data.lr_generator or row_lr_g,
+            "discriminator": data.lr_discriminator or row_lr_d,
         }
-        self.collate = default_collate  # (jets [B, 30, 4], labels [B, L])
+        self.optimizers = {name: make_optimizer(data, self.models[name], lrs[name]) for name in lrs}
+        self.collate = default_collate  # (jets [B, P, 4], labels [B, L])
         self.baseline: dict[str, float] | None = None  # real-vs-real metrics, once per task
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Path, data: Path | None = None) -> MPGANTask:
-        """The task of a training checkpoint, its models loaded; ``data`` replaces the run's
+        """The task of a training checkpoint (or of a published generator imported by
+        :mod:`mpgan.import_published`), the models it holds loaded; ``data`` replaces the run's
         JetNet file (its held-out jets: the last ``--eval-jets``, or all but the first
         ``--train-fraction``, as in the run)."""
         state = read_checkpoint(checkpoint)
-        if "generator" not in state["models"]:
-            raise ValueError(f"{checkpoint}: not an MPGAN checkpoint ({list(state['models'])})")
+        if "generator" not in state.get("models", {}):
+            raise ValueError(f"{checkpoint}: not an MPGAN checkpoint")
         config = state["config"]
         options = {**config["data"], "data": Path(data or config["data"]["data"])}
         task = cls(MPGANOptions(**options), MPGANModelOptions(**config["model"]))
-        for name, model in task.models.items():
-            model.load_state_dict(state["models"][name])
+        for name, weights in state["models"].items():
+            task.models[name].load_state_dict(weights)
         return task
 
     @torch.no_grad()
@@ -180,26 +244,59 @@ class MPGANTask:
         return generator.labels(torch.from_numpy(raw).to(self.device)).cpu()
 
     def step(
-        self,
-        batch: tuple[torch.Tensor, torch.Tensor],
-        phase: Callable[[str], AbstractContextManager],
+        self, batch: tuple[torch.Tensor, torch.Tensor], phase: Phase
     ) -> dict[str, torch.Tensor]:
         real, labels = batch
         c = labels if labels.shape[1] else None  # the real jets' labels, for real and fake
         generator, discriminator = self.models["generator"], self.models["discriminator"]
         n = real[..., 3].gt(0).sum(1)  # the real jets' multiplicities
+        metrics = {}
         with phase("discriminator") as d:  # G is frozen: called as it is
-            # The published order: D(real), then the noise and G, then D(fake) (with dropout,
-            # the order in which the random streams are read).
+            # The published order: D(real), then the noise and G (in eval mode), then D(fake)
+            # (with dropout, the order in which the random streams are read).
             score_real = d.model(real, c)
-            fake = generator.sample(n, c).detach()
-            loss_d = (score_real - 1).square().mean() + d.model(fake, c).square().mean()
+            with torch.no_grad(), evaluating(generator):
+                fake = generator.sample(n, c)
+            score_fake = d.model(fake, c)
+            if self.wasserstein:
+                loss_d = score_fake.mean() - score_real.mean()
+            else:
+                loss_d = (score_real - 1).square().mean() + score_fake.square().mean()
+            if self.penalty:
+                metrics["gradient_penalty"] = self.gradient_penalty(d, real, fake, c)
+                loss_d = loss_d + metrics["gradient_penalty"]
             d.update(loss_d)
-        with phase("generator") as g:  # D is frozen: its gradients are neither kept nor averaged
-            fake = g.model(generator.noise(len(n), n.device), n, c)
-            loss_g = (discriminator(fake, c) - 1).square().mean()
-            g.update(loss_g)
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+        metrics["loss_d"] = loss_d.detach()
+        if self.critic_steps == 1 or (phase.batch_index - 1) % self.critic_steps == 0:
+            with phase(
+                "generator"
+            ) as g:  # D is frozen: its gradients are neither kept nor averaged
+                fake = g.model(generator.noise(len(n), n.device), n, c)
+                score = discriminator(fake, c)
+                loss_g = -score.mean() if self.wasserstein else (score - 1).square().mean()
+                g.update(loss_g)
+            metrics["loss_g"] = loss_g.detach()
+        if "gradient_penalty" in metrics:
+            metrics["gradient_penalty"] = metrics["gradient_penalty"].detach()
+        return metrics
+
+    def gradient_penalty(
+        self, d: Any, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None
+    ) -> torch.Tensor:
+        """λ · mean over jets of (‖∇ₓ̂ D(x̂)‖₂ − 1)², x̂ = αx + (1 − α)x̃, α ~ U(0, 1) per jet
+        (Gulrajani et al. 2017, arXiv:1704.00028; the published ``gradient_penalty``: the norm
+        over every entry of the jet, √(Σ∇² + 10⁻¹²))."""
+        alpha = self.interpolation_weights(len(real), real.device)
+        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        gradient = d.input_gradient(d.model(mixed, c), mixed).flatten(1)
+        norm = torch.sqrt(gradient.square().sum(1) + 1e-12)
+        return self.penalty * (norm - 1).square().mean()
+
+    @staticmethod
+    def interpolation_weights(count: int, device: torch.device) -> torch.Tensor:
+        """α ~ U(0, 1) per jet, [count, 1, 1], the gradient penalty's mixing weights (drawn as
+        the published ``torch.rand(batch_size, 1, 1)``)."""
+        return torch.rand(count, 1, 1, device=device)
 
     @staticmethod
     def autocast_dtype(device: str) -> torch.dtype | None:
@@ -215,13 +312,15 @@ class MPGANTask:
         seed: int | None = None,
         jet_features: np.ndarray | None = None,
     ) -> np.ndarray:
-        """``count`` jets in physical units [count, 30, 4] with the multiplicities (and labels)
-        of ``jet_features`` [count, 4], by default of random training jets. With a ``seed``, the
-        noise and the draw come from that seed and the global RNG streams are left as they were.
-        """
-        generator = self.models["generator"].eval()
+        """``count`` jets in physical units [count, P, 4] (P: the generator's slots, 30; TreeGAN
+        32) with the multiplicities (and labels) of ``jet_features`` [count, 4], by default of
+        random training jets (an unmasked generator ignores them), the generator in eval mode.
+        With a ``seed``, the noise and the draw come from that seed and the global RNG streams
+        are left as they were."""
+        generator = self.models["generator"]
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda, enabled=seed is not None):
+        fork = torch.random.fork_rng(devices=cuda, enabled=seed is not None)
+        with fork, evaluating(generator):
             if seed is not None:
                 torch.manual_seed(seed)
             if jet_features is None:
@@ -236,7 +335,6 @@ class MPGANTask:
                 )
                 for s in range(0, count, batch_size)
             ]
-        generator.train()
         maxima = generator.feature_maxima.cpu().numpy()
         return denormalise(torch.cat(parts).float().cpu().numpy(), maxima)
 
@@ -261,7 +359,8 @@ class MPGANTask:
         :meth:`evaluation_samples`), and the FPND of both to the real JetNet class. The
         generated jets take the multiplicities (and labels) of the other real jets, so that they
         and the real-vs-real baseline answer the same question; every evaluation draws the same
-        noise (seed 0), so evaluations differ only by the generator."""
+        noise (seed 0), so evaluations differ only by the generator. FPND reads the first 30
+        particles (TreeGAN writes 32, all in the other metrics: the paper's protocol)."""
         reference, other, features = self.evaluation_samples()
         generated = self.generate(len(other), seed=0, jet_features=features)
         sizes = MetricSizes.at_most(self.metric_jets)
@@ -270,7 +369,7 @@ class MPGANTask:
             self.baseline = {f"real_{k}": v for k, v in baseline.items()}
             self.baseline["real_fpnd"] = fpnd(other, self.jet_type)
         metrics = jet_metrics(reference, generated, sizes=sizes)
-        metrics["fpnd"] = fpnd(generated, self.jet_type)
+        metrics["fpnd"] = fpnd(generated[:, :N_PARTICLES], self.jet_type)
         protocol = {"eval_samples": len(reference), "metric_jets": self.metric_jets}
         return {**metrics, **protocol, **self.baseline}
 
@@ -288,3 +387,26 @@ class MPGANTask:
                 self.eval_real, self.eval_features, self.generate, labels, out / "regions",
                 feature, seed, MetricSizes.at_most(self.metric_jets),
             )  # fmt: skip
+
+
+def make_optimizer(
+    options: MPGANOptions, model: torch.nn.Module, lr: float
+) -> torch.optim.Optimizer:
+    """RMSprop with PyTorch's defaults, or Adam with ``--betas`` and the coupled L2 weight decay
+    (the published ``setup_training.optimizers``)."""
+    if options.optimizer == "adam":
+        return torch.optim.Adam(
+            model.parameters(), lr=lr, betas=options.adam_betas, weight_decay=options.weight_decay
+        )
+    return torch.optim.RMSprop(model.parameters(), lr=lr)
+
+
+@contextmanager
+def evaluating(model: torch.nn.Module) -> Iterator[None]:
+    """``model`` in eval mode inside the block, then back in the mode it had."""
+    training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(training)

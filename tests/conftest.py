@@ -93,3 +93,17 @@ def gluon_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("jets") / "g120.hdf5"
     write_jetnet(path, *jets_chunk(JetSourceOptions(jet_type="g"), 120, seed=5))
     return path
+
+
+@pytest.fixture(scope="session")
+def published_models() -> Path:
+    """rkansal47/MPGAN's ``trained_models`` (the published gluon generators; MIT): data files the
+    tests read where they lie — ``$LHC_PUBLISHED_MPGAN``, or ``shared/published/MPGAN/
+    trained_models`` beside the checkout — and never copy into the project."""
+    candidates = [ROOT.parent / "shared" / "published" / "MPGAN" / "trained_models"]
+    if "LHC_PUBLISHED_MPGAN" in os.environ:
+        candidates.insert(0, Path(os.environ["LHC_PUBLISHED_MPGAN"]))
+    for path in candidates:
+        if (path / "fc_g" / "G_best_epoch.pt").is_file():
+            return path
+    pytest.skip(f"the published MPGAN generators are not on this machine ({candidates})")
