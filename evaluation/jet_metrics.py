@@ -34,6 +34,7 @@ MPGAN generator) set to 0, as the published MPGAN trainer does before every metr
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,7 +160,9 @@ def jet_metrics(
     """jetnet's metrics of ``gen`` against ``real`` (both [N, 30, 4], physical units, seen
     through :func:`physical_jets`), drawn as ``sizes`` says (default: jetnet's protocol).
 
-    Returns ``w1m``, ``w1p``, ``w1efp``, ``fpd``, ``kpd`` and their ``*_err``, ``cov`` and ``mmd``.
+    Returns ``w1m``, ``w1p``, ``w1efp``, ``fpd``, ``kpd`` and their ``*_err``, ``cov`` and ``mmd``;
+    FPD and KPD are inf when a generated jet's EFPs are not finite (a generator far from jets,
+    e.g. an untrained one with unbounded outputs: jetnet's fit of NaNs returns 1).
     The same ``seed`` gives the same numbers: each W1 and COV/MMD call draws its batches from
     ``np.random.default_rng(seed)``, FPD and KPD take it as jetnet's ``seed``.
     """
@@ -183,6 +186,9 @@ def jet_metrics(
         )  # fmt: skip
     out["cov"], out["mmd"] = map(float, cov_mmd)
     real_efps, gen_efps = efps(real3), efps(gen3)
+    if not np.isfinite(gen_efps).all():  # jetnet would fit NaNs and return its start value, 1
+        out.update(fpd=math.inf, fpd_err=math.nan, kpd=math.inf, kpd_err=math.nan)
+        return out
     fpd_min, fpd_max = sizes.fpd_jets
     with seeded_jetnet(seed):  # FPD and KPD seed themselves; this silences the size warnings
         fpd = gen_metrics.fpd(

@@ -25,9 +25,9 @@ Two implementations of the same maths, with the same parameters:
   multiplied in over [B, N, N, E], PyTorch's LeakyReLU and dropout;
 - ``"fast"`` (default): the first edge layer factorised, W[h_i ‖ h_j ‖ c] + b = (W_a h_i + W_c c
   + b) + W_b h_j (+ w_d d_ij) broadcast over (i, j), so the pair tensor is never built; the
-  masked sum as one batched product Σ_j m_j e_ij = [m_1 … m_N] · e_i (a row vector times the [N, E] slab of
-  receiver i, no [B, N, N, E] temporary); LeakyReLU and dropout fused into one CPU kernel with
-  counter-based masks (:class:`gnn.leaky_dropout.LeakyReLUDropout`).
+  masked sum as one batched product Σ_j m_j e_ij = [m_1 … m_N] · e_i (a row vector times the
+  [N, E] slab of receiver i, no [B, N, N, E] temporary); LeakyReLU and dropout fused into one
+  CPU kernel with counter-based masks (:class:`gnn.leaky_dropout.LeakyReLUDropout`).
 
 With ``fp32_output`` the last Linear runs in float32 even under autocast: MPGAN's generator
 writes particle features through it, and bfloat16 (8 mantissa bits) would quantise a soft

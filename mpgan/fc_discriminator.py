@@ -9,7 +9,8 @@ rkansal47/MPGAN ``ext_models/ext_models.py``: ``rGAND``).
 Widths (``--point-layers``/``--head-layers``): the FC + FC rows 64,128,256,256,512 / 64,128
 (280 257 parameters); every other row 64,128,256,512 / 128,64 (247 169), the default. No mask:
 it reads (η', φ', pT') of every slot (the published FC rows had none); no dropout or
-normalisation. The sigmoid stays under WGAN-GP, as published (a bounded critic).
+normalisation. The sigmoid stays under WGAN-GP, as published (a bounded critic); the head runs in
+float32 under autocast (:func:`mpgan.model.probability`).
 
 Shapes: x [B, N, 3 or 4 (the 4th ignored)] → probability real [B].
 """
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from gnn.mlp import mlp
-from mpgan.model import N_FEATURES, MPGANModelOptions, widths
+from mpgan.model import N_FEATURES, MPGANModelOptions, probability, widths
 
 POINT_LAYERS = (64, 128, 256, 512)
 HEAD_LAYERS = (128, 64)
@@ -38,4 +39,4 @@ class FCDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         pooled = self.point_net(x[..., :N_FEATURES]).amax(dim=1)
-        return torch.sigmoid(self.head(pooled)).squeeze(-1)
+        return probability(self.head, pooled)

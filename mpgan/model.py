@@ -180,6 +180,15 @@ def multiplicity_mask(z0: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     return rank < n.unsqueeze(1)
 
 
+def probability(head: nn.Module, pooled: torch.Tensor) -> torch.Tensor:
+    """σ(head(pooled)) [B] in float32 even under autocast (the FC and PointNet-Mix read-outs): a
+    bf16 sigmoid is exactly 1 above a logit of ~6, where both networks' gradients vanish, and
+    rounds a probability to 8 bits."""
+    with torch.autocast(pooled.device.type, enabled=False):
+        full = torch.promote_types(pooled.dtype, torch.float32)
+        return torch.sigmoid(head(pooled.to(full))).squeeze(-1)
+
+
 class MPGenerator(JetGenerator):
     """``generator(z, n, c)`` → jets [B, 30, 4]; ``sample(n, c)`` draws the noise itself
     (c: standardised labels [B, L] of a conditional model, else None)."""

@@ -11,7 +11,8 @@ default and every row's but GraphCNN + PointNet on light-quark and top jets (64,
 41 601). With ``particle_mask`` (the MP + PointNet row) a masked particle is read as
 (0, 0, −0.5), i.e. zero η, φ and pT in physical units, and still pooled, as published (which
 does it in place on the caller's tensor; this one does not). No dropout or normalisation; the
-sigmoid stays under WGAN-GP, as published.
+sigmoid stays under WGAN-GP, as published; the head runs in float32 under autocast
+(:func:`mpgan.model.probability`).
 
 Shapes: x [B, N, 4] → probability real [B].
 """
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 
 from gnn.mlp import mlp
-from mpgan.model import N_FEATURES, MPGANModelOptions, widths
+from mpgan.model import N_FEATURES, MPGANModelOptions, probability, widths
 
 POINT_LAYERS = (64, 128, 1024)
 HEAD_LAYERS = (512,)
@@ -47,4 +48,4 @@ class PointNetMixDiscriminator(nn.Module):
             features = (features + offset) * real - offset
         h = self.point_net(features)
         pooled = torch.cat([h.amax(dim=1), h.mean(dim=1)], dim=-1)
-        return torch.sigmoid(self.head(pooled)).squeeze(-1)
+        return probability(self.head, pooled)

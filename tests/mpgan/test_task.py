@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from distributed.update import Updater
 from mpgan.model import MPGANModelOptions
+from mpgan.rows import ROWS
 from mpgan.task import MPGANOptions, MPGANTask
 from tests.mpgan.test_model import published_discriminator
 
@@ -93,3 +94,82 @@ def test_metric_jets_caps_every_draw_and_refuses_too_few(gluon_file):
     result = task.evaluate()
     assert result["metric_jets"] == 12 and result["eval_samples"] == 20
     assert 0 <= result["cov"] <= 1 and result["fpd"] == result["fpd"]  # computed, not NaN
+
+
+@pytest.mark.parametrize("directory", ["fcmp", "graphcnnpnet", "treeganfc"])
+def test_wgan_rows_train_as_the_published_code(directory, gluon_file):
+    """Seven training iterations of a WGAN-GP row (``--implementation published``) through the
+    loop's update path equal the published ``train.py`` iterations restated: ``train_D`` with
+    D(real), noise from ``Normal(0, 0.2)``, G **in eval mode** (GraphCNN's BatchNorm: running
+    statistics, not updated), D(fake), −D(real) + D(fake) + the gradient penalty on a detached
+    interpolation (α ~ U(0, 1) per jet, the norm over the jet's 3N features + 1e-12); ``train_G``
+    at batches 1 and 6 (``(batch_ndx − 1) % 5 == 0``) in training mode; Adam with the coupled
+    L2 decay 5e-4 or RMSprop. The jets carry the mask feature, which these discriminators do not
+    read (the published rows dropped it), so its gradient is 0 and the penalty's norm is the one
+    over the 3N features."""
+    row = next(r for r in ROWS if r.directory == directory)
+    defaults = row.defaults("g")
+    model_fields = {"loss", "particle_mask", "edge_distance", "point_layers", "head_layers"}
+    data = {k: v for k, v in defaults.items() if k not in model_fields | {"global_batch_size"}}
+    model = {k: v for k, v in defaults.items() if k in model_fields}
+    task = MPGANTask(
+        MPGANOptions(data=gluon_file, eval_jets=40, **data),
+        MPGANModelOptions(
+            generator=row.generator, discriminator=row.discriminator,
+            implementation="published", **model,
+        ),
+    )  # fmt: skip
+    generator, discriminator = task.models["generator"], task.models["discriminator"]
+    g_ref, d_ref = copy.deepcopy(generator), copy.deepcopy(discriminator)
+    lr = 1e-4  # both networks, every WGAN row
+    if row.optimizer == "adam":
+        betas = tuple(float(b) for b in row.betas.split(","))
+        opt_g = torch.optim.Adam(g_ref.parameters(), lr=lr, betas=betas, weight_decay=5e-4)
+        opt_d = torch.optim.Adam(d_ref.parameters(), lr=lr, betas=betas, weight_decay=5e-4)
+    else:
+        opt_g = torch.optim.RMSprop(g_ref.parameters(), lr=lr)
+        opt_d = torch.optim.RMSprop(d_ref.parameters(), lr=lr)
+    updater = Updater(task.models, task.models, task.optimizers, OneProcess(), None, 0.0)
+    batches = [task.collate([task.train_set[i] for i in range(8 * k, 8 * k + 8)]) for k in range(7)]
+
+    torch.manual_seed(13)
+    ours = []
+    for index, batch in enumerate(batches):
+        updater.batch_index = index
+        ours.append(task.step(batch, updater))
+
+    torch.manual_seed(13)
+    noise = torch.distributions.Normal(torch.tensor(0.0), torch.tensor(0.2))
+    for index, ((real, _), losses) in enumerate(zip(batches, ours, strict=True)):
+        d_ref.train()  # train_D
+        opt_d.zero_grad()
+        g_ref.eval()
+        score_real = d_ref(real.clone())
+        fake = g_ref(noise.sample((len(real), *g_ref.noise_shape)), None)
+        score_fake = d_ref(fake)
+        loss_d = -score_real.mean() + score_fake.mean()
+        alpha = torch.rand(len(real), 1, 1).expand_as(real)
+        mixed = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(True)
+        prob = d_ref(mixed)
+        (gradients,) = torch.autograd.grad(
+            prob, mixed, torch.ones(prob.size()), create_graph=True, retain_graph=True
+        )
+        norm = torch.sqrt(torch.sum(gradients.view(len(real), -1) ** 2, dim=1) + 1e-12)
+        loss_d = loss_d + 10 * ((norm - 1) ** 2).mean()
+        loss_d.backward()
+        opt_d.step()
+        assert losses["loss_d"] == loss_d, f"D at batch {index}"
+        if (index - 1) % 5 == 0:  # train_G
+            g_ref.train()
+            opt_g.zero_grad()
+            z = noise.sample((len(real), *g_ref.noise_shape))
+            loss_g = -d_ref(g_ref(z, None)).mean()
+            loss_g.backward()
+            opt_g.step()
+            assert losses["loss_g"] == loss_g, f"G at batch {index}"
+        else:
+            assert "loss_g" not in losses
+    for ours_model, reference in ((generator, g_ref), (discriminator, d_ref)):
+        ours_state, reference_state = ours_model.state_dict(), reference.state_dict()
+        for name, p in ours_state.items():
+            assert torch.equal(p, reference_state[name]), name  # the BatchNorm statistics too
