@@ -23,22 +23,22 @@ mapped onto this project's networks, which compute the published modules' forwar
 - ``graphcnn_<class>`` holds GraphCNN + MP's generator (byte-identical to ``graphcnnmp_<class>``):
   the GraphCNN + FC weights were never published.
 
-The checkpoint holds the generator only (no discriminator was published) with the run options a
-training would have had (``--preset paper`` for the row), so ``mpgan.generate`` and
-``mpgan.report`` read it; ``--data`` is the JetNet file they take held-out jets and, for the
-masked generators (MP + MP, MP-LFC + MP, MP + PointNet), multiplicities from (the published
-code drew them from JetNet's test split).
+The checkpoint holds the generator only (no discriminator was published) with the options of the
+row's procedure and the last 30 % of ``--data`` held out, as the published runs, so that
+``mpgan.generate`` and ``mpgan.report`` read it; ``--data`` is the JetNet file they take held-out
+jets from and, for the masked generators (MP + MP, MP-LFC + MP, MP + PointNet), multiplicities
+(the published ``gen.py`` drew them from JetNet's test split).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
 import json
 import logging
 import re
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +47,8 @@ import torch
 from events.files import atomic_write, read_state_dict
 from mpgan.model import MPGANModelOptions
 from mpgan.networks import build_generator
-from mpgan.presets import paper
 from mpgan.rows import BY_DIRECTORY, Row
-from mpgan.task import DEFAULT_DATA
+from mpgan.task import DEFAULT_DATA, MPGANOptions
 
 log = logging.getLogger("mpgan.import_published")
 
@@ -101,9 +100,8 @@ def model_options(row: Row, jet_type: str, args: dict, weights: dict) -> tuple[d
             )
     else:
         generator = MODELS[args["model"]]
-    fields = {f.name for f in dataclasses.fields(MPGANModelOptions)}
-    model = {k: v for k, v in row.defaults(jet_type).items() if k in fields}
-    model.update(generator=generator, discriminator=row.discriminator)
+    _, model = row.task_options(jet_type)
+    model["generator"] = generator
     mp = generator in ("mp", "lfc")
     model["particle_mask"] = mp and bool(args.get("mask_c"))
     model["edge_distance"] = (
@@ -208,20 +206,14 @@ def import_published(directory: Path, data: Path = DEFAULT_DATA) -> dict:
         generator.load_state_dict(state, strict=True)
     except RuntimeError as err:
         raise ValueError(f"{directory}: the weights do not fit {model} ({err})") from None
-    preset = paper({"generator": model["generator"], "discriminator": row.discriminator,
-                    "jet_type": jet_type})  # fmt: skip
-    data_options = {
-        "data": str(data), "jet_type": jet_type, "optimizer": preset["optimizer"],
-        "lr_generator": 0.0, "lr_discriminator": 0.0, "betas": preset["betas"],
-        "weight_decay": preset["weight_decay"], "critic_steps": preset["critic_steps"],
-        "gradient_penalty": preset["gradient_penalty"], "eval_jets": 10000,
-        "train_fraction": preset["train_fraction"], "eval_samples": 0, "metric_jets": 0,
-        "normalisation": preset["normalisation"], "selection_metric": preset["selection_metric"],
-    }  # fmt: skip
-    model_record = dataclasses.asdict(cfg)
+    procedure, _ = row.task_options(jet_type)
+    options = MPGANOptions(
+        data=Path(data), train_fraction=0.7, normalisation="per-class", **procedure
+    )  # the held-out 30 % of the file, as the published runs
+    data_record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
     return {
         "models": {"generator": generator.state_dict()},
-        "config": {"task": "mpgan", "data": data_options, "model": model_record},
+        "config": {"task": "mpgan", "data": data_record, "model": asdict(cfg)},
         "imported": {
             "directory": str(directory),
             "row": row.name,

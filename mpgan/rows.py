@@ -40,6 +40,7 @@ LR_GENERATOR_LS = {"g": 1e-5, "q": 0.5e-5, "t": 2e-5}  # least-squares rows; D: 
 LR_WGAN = 1e-4  # both networks, every class
 METRICS = ("w1m", "w1p", "w1efp", "fpnd", "cov", "mmd")  # Table 2's columns
 SCALES = {"w1m": 1e3, "w1p": 1e3, "w1efp": 1e5}  # as the table prints them: W1M ×10³, …
+MODEL_OPTIONS = ("loss", "particle_mask", "edge_distance", "point_layers", "head_layers")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,16 @@ class Row:
             "point_layers": "64,128" if small_pointnet else self.point_layers,
             "head_layers": "128" if small_pointnet else self.head_layers,
         }
+
+    def task_options(self, jet_type: str) -> tuple[dict[str, object], dict[str, object]]:
+        """The row's procedure as (``MPGANOptions``, ``MPGANModelOptions``) keyword arguments
+        (generator and discriminator included; the batch is the loop's:
+        ``defaults(jet_type)["global_batch_size"]``)."""
+        data = self.defaults(jet_type)
+        del data["global_batch_size"]
+        model = {k: data.pop(k) for k in MODEL_OPTIONS}
+        model.update(generator=self.generator, discriminator=self.discriminator)
+        return {"jet_type": jet_type, **data}, model
 
     def learning_rates(self, jet_type: str) -> tuple[float, float]:
         """(generator, discriminator) learning rates of the row for ``jet_type``."""

@@ -227,6 +227,11 @@ class MPGANTask:
         state = read_checkpoint(checkpoint)
         if "generator" not in state.get("models", {}):
             raise ValueError(f"{checkpoint}: not an MPGAN checkpoint")
+        return cls.from_state(state, data)
+
+    @classmethod
+    def from_state(cls, state: dict, data: Path | None = None) -> MPGANTask:
+        """:meth:`from_checkpoint` of a checkpoint already in memory (``torch.load``'s dict)."""
         config = state["config"]
         options = {**config["data"], "data": Path(data or config["data"]["data"])}
         task = cls(MPGANOptions(**options), MPGANModelOptions(**config["model"]))

@@ -29,8 +29,6 @@ from mpgan.model import MPGANModelOptions
 from mpgan.rows import ROWS
 from mpgan.task import MPGANOptions, MPGANTask
 
-MODEL_FIELDS = {"loss", "particle_mask", "edge_distance", "point_layers", "head_layers"}
-
 
 def pin_draws(task: MPGANTask, rank: int, size: int) -> None:
     """The generator's noise and the penalty's α: this rank's rows of one global draw."""
@@ -52,15 +50,10 @@ def main(jets: Path, out: Path, steps: int, global_batch: int) -> None:
     results = {}
     for row in ROWS:
         seed_rank(info.rank)
-        defaults = row.defaults("g")
-        model = {k: v for k, v in defaults.items() if k in MODEL_FIELDS}
-        data = {k: v for k, v in defaults.items() if k not in MODEL_FIELDS}
-        data.pop("global_batch_size")
+        data, model = row.task_options("g")
         task = MPGANTask(
             MPGANOptions(data=jets, eval_jets=20, **data),
-            MPGANModelOptions(
-                generator=row.generator, discriminator=row.discriminator, dropout=0.0, **model
-            ),
+            MPGANModelOptions(dropout=0.0, **model),
         )
         task.train_set.jets = task.train_set.jets.double()
         pin_draws(task, info.rank, info.size)

@@ -74,3 +74,52 @@ def test_a_run_under_the_paper_preset(launch, tmp_path, gluon_file):
     particles, _ = read_jetnet(gluon_file)
     np.testing.assert_array_equal(maxima, feature_maxima(particles, "per-class"))
     assert not np.allclose(maxima, feature_maxima(particles, "jetnet"))
+
+
+def test_a_generator_discriminator_pair_takes_its_rows_procedure(tmp_path):
+    """--generator × --discriminator: the Table 2 row's published procedure as defaults; flags,
+    --config and presets win; --preset paper follows the row and the class."""
+    _, args = parse(["mpgan", "--generator", "fc", "--discriminator", "fc"])
+    assert (args.loss, args.gradient_penalty, args.critic_steps) == ("wgan-gp", 10.0, 5)
+    assert (args.optimizer, args.betas, args.weight_decay) == ("adam", "0.5,0.999", 5e-4)
+    assert (args.global_batch_size, args.particle_mask) == (50, False)
+    assert (args.point_layers, args.head_layers) == ("64,128,256,256,512", "64,128")
+    _, args = parse(
+        ["mpgan", "--generator", "treegan", "--discriminator", "mp", "--critic-steps", "2"]
+    )
+    assert (args.betas, args.critic_steps, args.global_batch_size) == ("0.0,0.99", 2, 256)
+    config = tmp_path / "row.yaml"
+    config.write_text("generator: graphcnn\ndiscriminator: pointnet-mix\njet_type: t\n")
+    _, args = parse(["mpgan", "--config", str(config), "--preset", "paper"])
+    assert (args.optimizer, args.epochs, args.amp) == ("rmsprop", 2000, "off")
+    assert (args.point_layers, args.head_layers) == ("64,128", "128")  # q and t: a small PointNet
+    _, args = parse(["mpgan", "--preset", "paper", "--generator", "mp", "--discriminator", "fc",
+                     "--jet-type", "q"])  # fmt: skip
+    assert (args.loss, args.epochs, args.particle_mask, args.edge_distance) == (
+        "ls",
+        2500,
+        False,
+        False,
+    )
+    _, args = parse(["mpgan", "--generator", "mp", "--discriminator", "pointnet-mix"])
+    assert (args.particle_mask, args.edge_distance, args.optimizer) == (True, True, "rmsprop")
+    _, args = parse(["mpgan"])  # MP + MP: what it always was
+    assert (args.loss, args.optimizer, args.critic_steps, args.global_batch_size) == (
+        "ls",
+        "rmsprop",
+        1,
+        256,
+    )
+
+
+def test_a_pair_that_cannot_be_built_is_one_line(gluon_file):
+    from mpgan.model import MPGANModelOptions
+
+    with pytest.raises(ValueError, match="--generator fc writes every particle slot"):
+        MPGANModelOptions(generator="fc", discriminator="mp", particle_mask=True)
+    with pytest.raises(ValueError, match="--discriminator fc reads no mask"):
+        MPGANModelOptions(generator="mp", discriminator="fc", particle_mask=True)
+    with pytest.raises(ValueError, match="--condition needs the MP generator"):
+        MPGANModelOptions(generator="treegan", particle_mask=False, condition="pt")
+    with pytest.raises(ValueError, match="--point-layers '64,x'"):
+        MPGANModelOptions(point_layers="64,x")

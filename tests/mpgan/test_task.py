@@ -108,17 +108,11 @@ def test_wgan_rows_train_as_the_published_code(directory, gluon_file):
     read (the published rows dropped it), so its gradient is 0 and the penalty's norm is the one
     over the 3N features."""
     row = next(r for r in ROWS if r.directory == directory)
-    defaults = row.defaults("g")
-    model_fields = {"loss", "particle_mask", "edge_distance", "point_layers", "head_layers"}
-    data = {k: v for k, v in defaults.items() if k not in model_fields | {"global_batch_size"}}
-    model = {k: v for k, v in defaults.items() if k in model_fields}
+    data, model = row.task_options("g")
     task = MPGANTask(
         MPGANOptions(data=gluon_file, eval_jets=40, **data),
-        MPGANModelOptions(
-            generator=row.generator, discriminator=row.discriminator,
-            implementation="published", **model,
-        ),
-    )  # fmt: skip
+        MPGANModelOptions(implementation="published", **model),
+    )
     generator, discriminator = task.models["generator"], task.models["discriminator"]
     g_ref, d_ref = copy.deepcopy(generator), copy.deepcopy(discriminator)
     lr = 1e-4  # both networks, every WGAN row
