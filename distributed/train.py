@@ -97,7 +97,8 @@ class ModelSpec:
 
 
 def model_names() -> list[str]:
-    """The registered models (entry points of ``lhc_graph_gen.models``), without importing them."""
+    """The registered models (entry points of ``lhc_graph_gen.models``), without importing them
+    (``python -m distributed.train --models`` prints them, one per line, for scripts)."""
     return sorted(e.name for e in entry_points(group=ENTRY_POINTS))
 
 
@@ -183,6 +184,9 @@ def parse(argv: list[str]) -> tuple[ModelSpec, argparse.Namespace]:
     file's, then the flags; each value checked as its flag would be (a misspelt option or a
     value its flag rejects is a ``ValueError``, the model's own defaults included)."""
     names = model_names()
+    if argv == ["--models"]:  # for scripts (launch/slurm): the registered models, nothing else
+        print("\n".join(names))
+        raise SystemExit(0)
     if not argv or argv[0] not in names:
         models = "\n".join(f"  {n:<8}{load_spec(n).help}" for n in names)  # help or a typo
         top = argparse.ArgumentParser(
@@ -274,6 +278,7 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
         check_resumable(checkpoint, record, spec)
     setup_logging(engine)  # stderr until the run directory exists (the task logs its set-up)
     task = build_task(spec, options, info.device, engine, training.elastic)
+    record["selection_metric"] = task.selection_metric  # what best.pt and studies select by
     if info.is_root:
         out.mkdir(parents=True, exist_ok=True)
         write_config(out, record, resumed_at=checkpoint if resume else None)

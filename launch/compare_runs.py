@@ -4,7 +4,8 @@
 
 Reads each run directory's ``metrics.csv``, ``evaluations.csv``, ``timing.jsonl`` and
 ``config.json`` and writes into ``--out``: ``losses.png`` (every metric column of
-``metrics.csv`` against the step, one curve per run), ``comparison.md`` (each evaluation's
+``metrics.csv`` against the step, one curve per run), ``quality.png`` (every evaluation metric
+against the training time, with the real-vs-real value), ``comparison.md`` (each evaluation's
 metrics side by side, with the real-vs-real values, the mean step time and the command of each
 run) and a copy of each run's CSV files (``<run>-metrics.csv``, ``<run>-evaluations.csv``), so
 that the comparison outlives the run directories.
@@ -27,15 +28,42 @@ SHOWN = ("w1m", "w1p", "w1efp", "fpd", "kpd", "cov", "mmd", "fpnd", "emd_median_
 
 
 def plot_losses(metrics: dict[str, pd.DataFrame], path: Path) -> None:
-    columns = [c for c in next(iter(metrics.values())).columns if c not in ("step", "epoch")]
+    """Every metric column of any run against the step (a run without it: no curve)."""
+    columns = list(dict.fromkeys(c for t in metrics.values() for c in t.columns))
+    columns = [c for c in columns if c not in ("step", "epoch")]
     fig, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 3.6), squeeze=False)
     for ax, column in zip(axes[0], columns, strict=True):
         for name, table in metrics.items():
-            ax.plot(table.step, table[column], label=name, lw=1)
+            if column in table:
+                rows = table[table[column].notna()]  # (a phase that skips steps)
+                ax.plot(rows.step, rows[column], label=name, lw=1)
         ax.set(xlabel="step", ylabel=column)
     axes[0, 0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_quality(evaluations: dict[str, pd.DataFrame], times: dict[str, pd.Series], path: Path):
+    """The evaluations' metrics against the training time (Σ step time up to each evaluation,
+    evaluations excluded), log scale: runs with other step costs compared at equal time."""
+    shown = [m for m in SHOWN if any(m in t for t in evaluations.values())]
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], shown, strict=True):
+        for name, table in evaluations.items():
+            if metric in table:
+                elapsed = times[name].reindex(table.step).to_numpy() / 60
+                ax.plot(elapsed, table[metric], marker=".", label=name, lw=1)
+        reference = next(
+            (t[f"real_{metric}"] for t in evaluations.values() if f"real_{metric}" in t), None
+        )
+        if reference is not None:
+            ax.axhline(reference.iloc[0], color="k", ls=":", lw=1, label="real vs real")
+        scale = {"cov": "linear", "kpd": "symlog"}.get(metric, "log")  # KPD can be < 0
+        ax.set(xlabel="training time [min]", ylabel=metric, yscale=scale)
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -73,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"{missing[0]}: not a run directory (no metrics.csv)")
     args.out.mkdir(parents=True, exist_ok=True)
-    metrics, evaluations, lines = {}, {}, []
+    metrics, evaluations, times, lines = {}, {}, {}, []
     for run in args.runs:
         metrics[run.name] = pd.read_csv(run / "metrics.csv")
         metrics[run.name].to_csv(args.out / f"{run.name}-metrics.csv", index=False)
@@ -82,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             evaluations[run.name].to_csv(args.out / f"{run.name}-evaluations.csv", index=False)
         config = json.loads((run / "config.json").read_text())
         timing = read_timing(run / "timing.jsonl", warmup=1)
+        times[run.name] = read_timing(run / "timing.jsonl").set_index("step").step_time.cumsum()
         lines.append(
             f"- `{run.name}`: {1e3 * timing.step_time.median():.0f} ms per step (median), "
             f"`python -m distributed.train {shlex.join(config['argv'])}`"
@@ -89,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     plot_losses(metrics, args.out / "losses.png")
     text = ["# Runs compared", "", *lines, "", "![losses](losses.png)", ""]
     if evaluations:
-        text += ["## Evaluations", "", comparison_table(evaluations), ""]
+        plot_quality(evaluations, times, args.out / "quality.png")
+        text += ["## Evaluations", "", "![quality](quality.png)", ""]
+        text += [comparison_table(evaluations), ""]
     (args.out / "comparison.md").write_text("\n".join(text))
     print(f"-> {args.out / 'comparison.md'}")
     return 0

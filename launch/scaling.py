@@ -62,6 +62,9 @@ import torch
 from tqdm import tqdm
 
 from distributed.config import HelpFormatter
+from distributed.options import TrainOptions
+from distributed.options import batch_per_rank as trainer_batch_per_rank
+from distributed.train import model_names
 from events.files import read_checkpoint
 from launch.environment import MALLOC, horovod_env
 from launch.timing import read_timing, summarise_timing
@@ -174,12 +177,11 @@ def independent_command(launcher: str, model: str) -> list[str]:
 
 
 def batch_per_rank(mode: str, batch_size: int, ranks: int) -> int:
-    """Weak: ``batch_size`` per rank; strong: the global ``batch_size`` split over the ranks."""
-    if mode == "weak":
-        return batch_size
-    if batch_size % ranks:
-        raise ValueError(f"strong scaling: --batch-size {batch_size} is not divisible by {ranks}")
-    return batch_size // ranks
+    """Weak: ``batch_size`` per rank; strong: the global ``batch_size`` split over the ranks,
+    by the trainer's own rule (:func:`distributed.options.batch_per_rank`; ValueError if it does
+    not divide)."""
+    flag = "batch_size" if mode == "weak" else "global_batch_size"
+    return trainer_batch_per_rank(TrainOptions(**{flag: batch_size}), ranks)
 
 
 def batch_flags(mode: str, batch_size: int) -> list[str]:
@@ -301,10 +303,11 @@ def sweep(args: argparse.Namespace, study: Path) -> pd.DataFrame:
 
 
 def selection_metric(config: dict) -> str:
-    """The evaluation column that picks best.pt in a run (lower is better)."""
-    if config["task"] == "gvae":
-        return "emd_median_gvae"
-    return config["data"]["selection_metric"]
+    """The evaluation column that picks best.pt in a run (lower is better), as the run's
+    ``config.json`` records it."""
+    if "selection_metric" not in config:
+        raise ValueError("config.json records no selection_metric (a run older than 0.2?)")
+    return config["selection_metric"]
 
 
 def quality_curve(study: Path, name: str) -> tuple[pd.DataFrame, str]:
@@ -508,7 +511,10 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=HelpFormatter,
     )
     parser.add_argument(
-        "--model", choices=["gvae", "mpgan"], required=True, help="the model trained in every run"
+        "--model",
+        choices=model_names(),
+        required=True,
+        help="the model trained in every run (a registered model: python -m distributed.train)",
     )
     parser.add_argument(
         "--mode",

@@ -17,8 +17,9 @@ if [[ "${1:-}" == "--dry-run" ]]; then
   dry_run=1
   shift
 fi
-if [[ $# -lt 2 || ! "$1" =~ ^(gvae|mpgan)$ || ! "$2" =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: launch/slurm/weak_scaling.sh [--dry-run] gvae|mpgan NODES [launch.scaling args...]" >&2
+models="$(python -m distributed.train --models | paste -sd '|')"
+if [[ $# -lt 2 || ! "$1" =~ ^($models)$ || ! "$2" =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: launch/slurm/weak_scaling.sh [--dry-run] $models NODES [launch.scaling args...]" >&2
   exit 2
 fi
 model="$1"

@@ -101,3 +101,11 @@ def test_help_lists_models_and_options(capsys, monkeypatch):
     ):
         assert flag in out, flag
     assert "(default: 30)" in out  # the GVAE's own epoch default, shown by argparse
+
+
+def test_models_lists_the_registry_for_scripts(capsys):
+    """``--models``: the registered models, one per line (launch/slurm reads them)."""
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--models"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.split() == ["gvae", "mpgan"]
