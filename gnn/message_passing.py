@@ -13,11 +13,12 @@ dropout (if any) after every Linear, the node MLP's last one included, as the pu
 ``LinearNet`` does (:func:`gnn.mlp.mlp`). With ``label_features`` L > 0 (a conditional GAN, as
 the MPGAN code's ``clabels``) every jet's labels c: [B, L] are appended to the input of both
 MLPs: φ_e([h_i ‖ h_j ‖ c]) and φ_n([m_i ‖ h_i ‖ c]); with L = 0 the layer is the one above,
-parameter for parameter.
-With ``distance_feature`` (the older MPGAN generator of the paper's MP + PointNet row,
-``Graph_GAN`` with ``pos_diffs``/``deltar``/``all_ef``) the edge MLP also reads d_ij =
-‖h_j − h_i + 10⁻¹²‖₂ over all F_in features: φ_e([h_i ‖ h_j ‖ d_ij]) (the 10⁻¹² keeps the
-self-pair's gradient finite). Without a mask every sender counts (the paper's WGAN rows).
+parameter for parameter. With ``distance_features`` d > 0 the edge MLP also reads the distance
+of the pair's first d features, r_ij = ‖h_j[:d] − h_i[:d] + 10⁻¹²‖₂: φ_e([h_i ‖ h_j ‖ r_ij])
+(the 10⁻¹² keeps the self-pair's gradient finite) — all F_in of them in the older MPGAN
+generator of the paper's MP + PointNet row (``Graph_GAN`` with ``pos_diffs``/``deltar``/
+``all_ef``), the positions (x, y) in the 2020 graph GAN (rkansal47/graph-gan
+``mnist/model.py``). Without a mask every sender counts (the paper's WGAN rows, the graph GAN).
 
 Two implementations of the same maths, with the same parameters:
 
@@ -58,7 +59,8 @@ class FullyConnectedMessagePassing(nn.Module):
         implementation: ``"fast"`` (default) or ``"published"`` (see module docstring).
         fp32_output: run the last Linear in float32 under autocast (default False).
         label_features: L conditioning labels per jet (default 0: unconditional).
-        distance_feature: the pair distance d_ij as an edge-MLP input (default False).
+        distance_features: d, the pair distance of the first d features as an edge-MLP input
+            (default 0: none).
 
     Shapes: h [B, N, F_in], mask [B, N] bool (optional), labels [B, L] → [B, N, F_out].
 
@@ -66,8 +68,8 @@ class FullyConnectedMessagePassing(nn.Module):
     ``edge_mlp.{0,2,4}.*`` then ``node_mlp.{0,2,4}.*``, whatever the implementation.
 
     Raises:
-        ValueError: an unknown implementation; labels given to a layer without label features
-            or missing from one with them.
+        ValueError: an unknown implementation or ``distance_features``; labels given to a layer
+            without label features or missing from one with them.
     """
 
     def __init__(
@@ -81,7 +83,7 @@ class FullyConnectedMessagePassing(nn.Module):
         implementation: str = "fast",
         fp32_output: bool = False,
         label_features: int = 0,
-        distance_feature: bool = False,
+        distance_features: int = 0,
     ) -> None:
         super().__init__()
         if implementation not in IMPLEMENTATIONS:
@@ -90,9 +92,11 @@ class FullyConnectedMessagePassing(nn.Module):
             )
         self.in_features, self.label_features = in_features, label_features
         self.implementation = implementation
-        self.fp32_output, self.distance_feature = fp32_output, distance_feature
+        if not 0 <= distance_features <= in_features:
+            raise ValueError(f"distance_features must be in 0…{in_features}: {distance_features}")
+        self.fp32_output, self.distance_features = fp32_output, distance_features
         fused = implementation == "fast"
-        edge_in = 2 * in_features + int(distance_feature) + label_features
+        edge_in = 2 * in_features + int(distance_features > 0) + label_features
         self.edge_mlp = mlp([edge_in, *edge_hidden], negative_slope, True, dropout, fused)
         self.node_mlp = mlp(
             [edge_hidden[-1] + in_features + label_features, *node_hidden, out_features],
@@ -106,8 +110,9 @@ class FullyConnectedMessagePassing(nn.Module):
         """Edge MLP output for every (receiver i, sender j) pair: [B, N, N, E]."""
         n = h.size(1)
         distance = None
-        if self.distance_feature:  # [B, N(i), N(j), 1]
-            pairs = h.unsqueeze(1) - h.unsqueeze(2)  # h_j − h_i
+        if self.distance_features:  # [B, N(i), N(j), 1]
+            position = h[..., : self.distance_features]
+            pairs = position.unsqueeze(1) - position.unsqueeze(2)  # h_j − h_i
             distance = torch.linalg.vector_norm(pairs + 1e-12, dim=-1, keepdim=True)
         if self.implementation == "published":
             parts = [h.unsqueeze(2).expand(-1, -1, n, -1), h.unsqueeze(1).expand(-1, n, -1, -1)]
@@ -118,7 +123,7 @@ class FullyConnectedMessagePassing(nn.Module):
             return self.edge_mlp(torch.cat(parts, dim=-1))  # [B, N(i), N(j), 2F (+1) + L]
         first = self.edge_mlp[0]
         w_receiver, w_sender, w_distance, w_labels = first.weight.split(
-            [self.in_features, self.in_features, int(self.distance_feature), self.label_features],
+            [self.in_features, self.in_features, int(distance is not None), self.label_features],
             dim=1,
         )
         receiver = nn.functional.linear(h, w_receiver, first.bias)  # [B, N, H]
@@ -157,5 +162,5 @@ class FullyConnectedMessagePassing(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"implementation={self.implementation!r}, fp32_output={self.fp32_output}, "
-            f"label_features={self.label_features}, distance_feature={self.distance_feature}"
+            f"label_features={self.label_features}, distance_features={self.distance_features}"
         )

@@ -207,7 +207,7 @@ class MPGenerator(JetGenerator):
                 implementation=cfg.implementation,
                 fp32_output=n_out == N_FEATURES,  # the particle features: full resolution
                 label_features=len(cfg.labels),
-                distance_feature=cfg.edge_distance,
+                distance_features=cfg.latent if cfg.edge_distance else 0,
             )
             for n_out in (cfg.latent, N_FEATURES)
         )
