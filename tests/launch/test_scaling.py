@@ -163,7 +163,7 @@ def test_failed_run_is_one_line_and_leaves_nothing(launch, tmp_path):
 
 def test_strong_scaling_needs_a_divisible_batch(launch):
     proc = launch("python -m launch.scaling --model gvae --mode strong --np 1 3 --batch-size 32")
-    assert proc.returncode == 2 and "does not divide by 3 ranks" in proc.stderr  # the trainer's rule
+    assert proc.returncode == 2 and "does not divide by 3 ranks" in proc.stderr  # trainer's rule
 
 
 def test_ring_allreduce_model_on_known_inputs():

@@ -63,7 +63,9 @@ def test_a_run_under_the_paper_preset(launch, tmp_path, gluon_file):
     log = (out / "train.log").read_text()
     assert "--preset paper set amp=off" in log and "epochs=3000" in log
     replaced = next(line for line in log.splitlines() if "--preset paper set" in line)
-    assert "replaced by flags, --config or a preset: eval_every=1ep, global_batch_size=8" in replaced
+    assert "replaced by flags, --config or a preset: eval_every=1ep, global_batch_size=8" in (
+        replaced
+    )
     assert "global batch 8 = 8 per rank × 1 rank(s); 10 optimizer steps per epoch" in log
     config = json.loads((out / "config.json").read_text())
     assert config["data"]["train_fraction"] == 0.7 and config["training"]["amp"] == "off"
