@@ -120,7 +120,10 @@ def evaluate_row(
 ) -> tuple[dict[str, float], np.ndarray]:
     """The row's metrics and its generated jets (physical units, negative pT zeroed)."""
     index = np.arange(args.jets) % len(features)  # the reference's multiplicities, cycled
-    generated = source.task.generate(args.jets, seed=args.seed, jet_features=features[index])
+    # Batches of 1024: an MP generator's pair tensors at 4096 jets take gigabytes each.
+    generated = source.task.generate(
+        args.jets, batch_size=1024, seed=args.seed, jet_features=features[index]
+    )
     generated = physical_jets(generated)
     metrics = jet_metrics(real, generated, args.seed, MetricSizes.at_most(args.metric_jets))
     metrics["fpnd"] = fpnd(generated[:FPND_JETS, :N_PARTICLES], args.jet_type)
