@@ -55,7 +55,8 @@ def test_a_trained_run_replaces_its_row(launch, tmp_path, gluon_file):
 def test_errors_are_one_line_and_write_nothing(tmp_path, gluon_file, capsys):
     assert table2(["--reference", str(gluon_file), "--out", str(tmp_path / "none")]) == 2
     assert "no generator: give --runs or --published" in capsys.readouterr().err
-    assert table2(["--runs", str(tmp_path), "--out", str(tmp_path / "none")]) == 2
+    assert table2(["--runs", str(tmp_path), "--reference", str(gluon_file), "--out",
+                   str(tmp_path / "none")]) == 2  # fmt: skip
     assert "no best.pt or checkpoint.pt in this run directory" in capsys.readouterr().err
     assert not (tmp_path / "none").exists()
 
