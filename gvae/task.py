@@ -52,6 +52,13 @@ class GVAEOptions:
     )
     lr: float = field(default=3e-3, metadata={"help": "Adam learning rate"})
 
+    def __post_init__(self) -> None:
+        if self.eval_events < 2 or self.emd_events < 2:
+            raise ValueError(
+                "the random-pair EMD baseline needs at least 2 events: --eval-events and "
+                f"--emd-events must be >= 2, got {self.eval_events} and {self.emd_events}"
+            )
+
 
 class GVAETask:
     """Models ``{"gvae"}``, one Adam optimizer, hit-graph dataset built on the fly."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch_geometric.utils import to_dense_batch
 
@@ -138,3 +139,13 @@ def test_events_whose_graphs_have_no_edge_train_with_a_finite_loss(calorimeter_i
         model.zero_grad()
         losses["total"].backward()
         assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_fewer_than_two_evaluation_events_are_refused_at_the_start():
+    """One event would pair with itself (a random-pair EMD of 0 GeV), none would crash after
+    training: refused before anything runs (issue 33, row 8)."""
+    from gvae.task import GVAEOptions
+
+    for events in ({"emd_events": 0}, {"emd_events": 1}, {"eval_events": 1}):
+        with pytest.raises(ValueError, match="random-pair EMD baseline needs at least 2 events"):
+            GVAEOptions(**events)
