@@ -15,6 +15,7 @@ constituent multiplicity before the 30-particle cut (JetNet files lack it; reade
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +26,11 @@ import numpy as np
 from evaluation.jetnet import N_PARTICLES
 from events.files import atomic_write, open_hdf5, read_dataset
 from events.jet import ETA, PHI, PT, Jet, wrap_phi
+
+log = logging.getLogger(__name__)
+# Far beyond any jet's particles (JetNet's maxima: |ηrel| 1.62, |φrel| 0.52, pTrel 0.89): a real
+# particle beyond these is an outlier that would set a per-class maximum by itself.
+PLAUSIBLE = {"ηrel": 4.0, "φrel": np.pi, "pTrel": 2.0}
 
 PARTICLE_FEATURES = ("etarel", "phirel", "ptrel", "mask")
 JET_FEATURES = ("pt", "eta", "mass", "num_particles")
@@ -106,7 +112,25 @@ def read_jetnet(path: Path) -> tuple[np.ndarray, np.ndarray]:
         particle_features = read_dataset(f, "particle_features").astype(np.float32)
         jet_features = read_dataset(f, "jet_features").astype(np.float32)
     validate_jetnet(particle_features, jet_features, source=str(path))
+    report_outliers(particle_features, str(path))
     return zero_masked(particle_features), jet_features
+
+
+def report_outliers(particle_features: np.ndarray, source: str) -> None:
+    """A warning per particle feature whose real particles lie beyond :data:`PLAUSIBLE`: how
+    many jets, the first of them, and the largest value (a generated file of an unbounded
+    generator may hold such jets; in training data one sets a per-class maximum)."""
+    real = particle_features[..., 3] > 0
+    for i, (name, bound) in enumerate(PLAUSIBLE.items()):
+        outside = (np.abs(particle_features[..., i]) > bound) & real
+        jets = np.flatnonzero(outside.any(axis=1))
+        if len(jets):
+            largest = np.abs(particle_features[..., i][outside]).max()
+            log.warning(
+                "%s: %d jet(s) with a particle's |%s| > %g (first: jet %d; largest %.3g): "
+                "outliers, which would set a per-class maximum",
+                source, len(jets), name, bound, jets[0], largest,
+            )  # fmt: skip
 
 
 def zero_masked(particle_features: np.ndarray) -> np.ndarray:

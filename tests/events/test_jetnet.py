@@ -102,3 +102,17 @@ def test_missing_and_non_hdf5_files(tmp_path):
     (tmp_path / "text.hdf5").write_text("not hdf5")
     with pytest.raises(ValueError, match="not an HDF5 file"):
         read_jetnet(tmp_path / "text.hdf5")
+
+
+def test_an_outlier_particle_is_reported_at_load(tmp_path, caplog):
+    """A pTrel of 1e30 in otherwise valid jets: reported when the file is read (which feature,
+    how many jets, the first, the largest), not silently taken as the class's maximum (issue 33,
+    row 7)."""
+    particles = np.zeros((3, 30, 4), dtype=np.float32)
+    particles[:, :2] = (0.1, 0.05, 0.3, 1.0)
+    particles[2, 1, 2] = 1e30
+    jets = np.tile(np.float32([1000.0, 0.0, 100.0, 2.0]), (3, 1))
+    write_jetnet(tmp_path / "outlier.h5", particles, jets)
+    with caplog.at_level("WARNING"):
+        read_jetnet(tmp_path / "outlier.h5")
+    assert "1 jet(s) with a particle's |pTrel| > 2 (first: jet 2; largest 1e+30)" in caplog.text
