@@ -57,10 +57,13 @@ def plot_distributions(real: np.ndarray, gen: np.ndarray, path: Path) -> None:
         values = efps(s, "w1efp")  # [N, 5]
         log_efps[name] = [np.log10(v[v > 0]) for v in values.T]
     for i, ax in enumerate(bottom):
+        ax.set_xlabel(f"log10 EFP {i + 1} (n=4, d=4)")
+        if not len(log_efps["real"][i]):  # e.g. jets of one particle: every EFP is 0
+            ax.text(0.5, 0.5, "no real jet with EFP > 0", ha="center", transform=ax.transAxes)
+            continue
         bins = np.linspace(*np.percentile(log_efps["real"][i], [0.5, 99.5]), 60)
         for name, v in log_efps.items():
             ax.hist(v[i], bins=bins, histtype="step", density=True, label=name)
-        ax.set_xlabel(f"log10 EFP {i + 1} (n=4, d=4)")
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

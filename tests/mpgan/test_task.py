@@ -167,3 +167,15 @@ def test_wgan_rows_train_as_the_published_code(directory, gluon_file):
         ours_state, reference_state = ours_model.state_dict(), reference.state_dict()
         for name, p in ours_state.items():
             assert torch.equal(p, reference_state[name]), name  # the BatchNorm statistics too
+
+
+def test_report_of_one_particle_jets_does_not_crash(tmp_path):
+    """Jets of one particle each have every EFP 0: the report says so instead of failing after
+    training (issue 33, row 9)."""
+    from mpgan.jet_report import plot_distributions
+
+    jets = np.zeros((50, 30, 4), dtype=np.float32)
+    jets[:, 0] = (0.0, 0.0, 1.0, 1.0)
+    jets[:, 0, 0] = np.linspace(-0.1, 0.1, 50)
+    plot_distributions(jets, jets.copy(), tmp_path / "distributions.png")
+    assert (tmp_path / "distributions.png").stat().st_size > 0
