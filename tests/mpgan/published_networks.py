@@ -151,6 +151,16 @@ def mp_generator(
     return torch.cat((out, mask - 0.5), 2) if mask is not None else out
 
 
+def sigmoid_head(w: dict, h: torch.Tensor) -> torch.Tensor:
+    """The published discriminators' ``fc`` Sequential: Linear, LeakyReLU, …, Linear, Sigmoid."""
+    fcs = sorted({int(k.split(".")[1]) for k in w if k.startswith("fc.")})
+    for j, i in enumerate(fcs):
+        h = F.linear(h, w[f"fc.{i}.weight"], w[f"fc.{i}.bias"])
+        if j < len(fcs) - 1:
+            h = lrelu(h)
+    return torch.sigmoid(h)
+
+
 def rgan_discriminator(w: dict, x: torch.Tensor) -> torch.Tensor:
     """``rGAND``: Conv1d(kernel 1) + LeakyReLU per layer on [B·N, 3, 1]... as published: the
     input reshaped to (-1, 3, 1), the max over particles, the FC head, sigmoid. ``w`` in the
@@ -161,12 +171,7 @@ def rgan_discriminator(w: dict, x: torch.Tensor) -> torch.Tensor:
     for i in convs:
         h = lrelu(F.conv1d(h, w[f"sfc.{i}.weight"], w[f"sfc.{i}.bias"]))
     h = torch.max(h.reshape(-1, nodes, h.size(1)), 1)[0]
-    fcs = sorted({int(k.split(".")[1]) for k in w if k.startswith("fc.")})
-    for j, i in enumerate(fcs):
-        h = F.linear(h, w[f"fc.{i}.weight"], w[f"fc.{i}.bias"])
-        if j < len(fcs) - 1:
-            h = lrelu(h)
-    return torch.sigmoid(h)
+    return sigmoid_head(w, h)
 
 
 def pointnet_mix_discriminator(w: dict, x: torch.Tensor, mask: bool) -> torch.Tensor:
@@ -186,12 +191,7 @@ def pointnet_mix_discriminator(w: dict, x: torch.Tensor, mask: bool) -> torch.Te
         h = lrelu(F.linear(h, w[f"pointfc.{i}.weight"], w[f"pointfc.{i}.bias"]))
     h = h.view(batch_size, x.size(1), -1)
     h = torch.cat((torch.max(h, dim=1)[0], torch.mean(h, dim=1)), dim=1)
-    fcs = sorted({int(k.split(".")[1]) for k in w if k.startswith("fc.")})
-    for j, i in enumerate(fcs):
-        h = F.linear(h, w[f"fc.{i}.weight"], w[f"fc.{i}.bias"])
-        if j < len(fcs) - 1:
-            h = lrelu(h)
-    return torch.sigmoid(h)
+    return sigmoid_head(w, h)
 
 
 def mp_discriminator(w: dict, x: torch.Tensor, p: float) -> torch.Tensor:
