@@ -16,7 +16,9 @@ CALO_EVENTS ?= 5000
 JET_FILES := data/jets/g.hdf5 data/jets/q.hdf5 data/jets/t.hdf5
 CALO_FILE := data/calorimeter/top.h5
 
-.PHONY: help env setup train test test-fast lint data clean-venv
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+
+.PHONY: help env setup train test test-fast lint data images clean-venv
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,12 +26,12 @@ help:  ## list the commands
 env:  ## create .venv with torch, Open MPI, Horovod (built from source), PyG, energyflow, Pythia
 	bash launch/setup.sh
 
-setup: env data  ## env + the default data sets (what a fresh checkout needs before `make train`)
+setup: env data images  ## env + the default data sets (what a fresh checkout needs before `make train`)
 
 train: env data  ## the main job: horovodrun -np $(NP) python -m distributed.train $(MODEL)
 	$(ENV) horovodrun -np $(NP) -H localhost:$(NP) python -m distributed.train $(MODEL)
 
-test: env  ## the test suite (set-up included); CI runs exactly this
+test: env images  ## the test suite (set-up included); CI runs exactly this
 	$(ENV) $(PYTEST) $(PYTEST_ARGS)
 
 test-fast: env  ## the tests that launch no process (≈ 1 min): the developer's loop
@@ -42,6 +44,13 @@ data/jets/%.hdf5: | env
 
 $(CALO_FILE): | env
 	$(ENV) python -m events.generate calorimeter --jet-type t -n $(CALO_EVENTS) --seed 2 --out $@
+
+images:  ## Fashion-MNIST for the graph GAN (Debian's dataset-fashion-mnist, by apt as root or sudo)
+	@test -d $(FASHION_MNIST) || { \
+	  if [ "$$(id -u)" = 0 ]; then run=; elif sudo -n true 2>/dev/null; then run="sudo -n"; else \
+	    echo "make images: apt-get install dataset-fashion-mnist needs root or sudo (or train graphgan with --images DIR of MNIST-format files)" >&2; exit 1; fi; \
+	  command -v apt-get >/dev/null || { echo "make images: no apt-get here; train graphgan with --images DIR of MNIST-format files" >&2; exit 1; }; \
+	  $$run apt-get install -y -q dataset-fashion-mnist || { $$run apt-get update -q && $$run apt-get install -y -q dataset-fashion-mnist; }; }
 
 lint:  ## ruff lint + format check
 	$(ENV) ruff check . && ruff format --check .

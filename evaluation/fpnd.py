@@ -36,8 +36,13 @@ FPND_JETS = 50_000  # the paper's sample size; fewer bias FPND upwards
 def gaussian_frechet_distance(
     mu_x: np.ndarray, cov_x: np.ndarray, mu_y: np.ndarray, cov_y: np.ndarray
 ) -> float:
-    """‖μx − μy‖² + Tr(Σx + Σy − 2 (Σx Σy)^½) of two Gaussians (means [d], covariances [d, d])."""
+    """‖μx − μy‖² + Tr(Σx + Σy − 2 (Σx Σy)^½) of two Gaussians (means [d], covariances [d, d]),
+    as pytorch-fid (and jetnet, graph-gan) compute it: where the square root of a singular
+    product is not finite, 10⁻⁶ is added to both diagonals; the real part is taken."""
     root = sqrtm(cov_x @ cov_y)
+    if not np.isfinite(root).all():
+        offset = 1e-6 * np.eye(len(cov_x))
+        root = sqrtm((cov_x + offset) @ (cov_y + offset))
     return float(np.sum((mu_x - mu_y) ** 2) + np.trace(cov_x + cov_y - 2 * np.real(root)))
 
 

@@ -108,4 +108,4 @@ def test_models_lists_the_registry_for_scripts(capsys):
     with pytest.raises(SystemExit) as exit_info:
         train_main(["--models"])
     assert exit_info.value.code == 0
-    assert capsys.readouterr().out.split() == ["gvae", "mpgan"]
+    assert capsys.readouterr().out.split() == ["graphgan", "gvae", "mpgan"]

@@ -7,6 +7,7 @@ import gzip
 
 import numpy as np
 import pytest
+import torch
 
 from graphgan.images import read_csv, read_idx, read_images
 from graphgan.sparse import sparse_graphs
@@ -86,3 +87,47 @@ def test_ties_at_the_threshold_keep_the_later_pixels():
     assert columns.tolist() == [6, 7, 8, 9] and (nodes[0, :, 1] == -0.5).all()
     with pytest.raises(ValueError, match="nodes must be in"):
         sparse_graphs(image, nodes=0)
+
+
+def test_real_superpixel_files_monti_and_pyg(tmp_path):
+    from graphgan.superpixels import read_superpixels
+
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.uniform(0, 1, (4, 75)).astype(np.float32))
+    pos = torch.from_numpy(rng.uniform(0, 28, (4, 75, 2)).astype(np.float32))
+    y = torch.tensor([3, 1, 3, 0])
+    expected = np.concatenate([(pos.numpy() - 14) / 28, x.numpy()[..., None] - 0.5], -1)
+    monti = tmp_path / "monti" / "raw"
+    monti.mkdir(parents=True)
+    for name in ("training.pt", "test.pt"):  # Monti's (x, edge_index, edge_slice, pos, y)
+        torch.save((x, torch.zeros(2, 0, dtype=torch.long), torch.zeros(5), pos, y), monti / name)
+    pyg = tmp_path / "MNISTSuperpixels.pt"  # PyG's [train, test] lists of dicts
+    graphs = [{"x": x[i, :, None], "pos": pos[i], "y": y[i : i + 1]} for i in range(4)]
+    torch.save([graphs, graphs[:2]], pyg)
+    for source, test_count in ((tmp_path / "monti", 4), (pyg, 2)):
+        splits = read_superpixels(source)
+        assert np.allclose(splits["train"][0], expected, atol=1e-6)
+        assert splits["train"][1].tolist() == [3, 1, 3, 0]
+        assert len(splits["test"][0]) == test_count
+    with pytest.raises(FileNotFoundError, match="no superpixels"):
+        read_superpixels(tmp_path / "nowhere")
+
+
+def test_graphs_are_made_once_per_folder_and_variant(tmp_path, images):
+    from graphgan.data import cache_path, class_graphs, load_graphs
+
+    x, y = images
+    for prefix in ("train", "t10k"):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", x, 0x00000803)
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", y, 0x00000801)
+    cache = tmp_path / "cache"
+    splits = load_graphs(tmp_path, "sparse", cache)
+    path = cache_path(tmp_path, "sparse", cache)
+    assert [p.name for p in cache.iterdir()] == [path.name]
+    assert np.array_equal(splits["train"][0], sparse_graphs(x))
+    made = path.stat().st_mtime_ns
+    again = load_graphs(tmp_path, "sparse", cache)  # read, not made
+    assert path.stat().st_mtime_ns == made and np.array_equal(again["test"][0], splits["test"][0])
+    assert len(class_graphs(splits, int(y[0]))) == 2 * int((y == y[0]).sum())  # train + test
+    with pytest.raises(ValueError, match="no graphs of class"):
+        class_graphs(splits, 11)
