@@ -1,6 +1,13 @@
 """The graph GAN of Kansal et al., "Graph Generative Adversarial Networks for Sparse Data
-Generation in High Energy Physics" (ML4PS @ NeurIPS 2020, arXiv:2012.00173): sparse images as
-graphs. This package holds, so far, the image readers (:mod:`graphgan.images`), the sparse-graph
-transform (:mod:`graphgan.sparse`) and the published networks (:mod:`graphgan.model`); the task,
-the superpixels and the graph Fréchet distance follow (issue 34).
+Generation in High Energy Physics" (ML4PS @ NeurIPS 2020, arXiv:2012.00173; rkansal47/graph-gan):
+images as graphs, one model per class, judged by a graph Fréchet distance.
+
+- data: :mod:`graphgan.images` (IDX/CSV readers), :mod:`graphgan.sparse` (the 100 brightest
+  pixels), :mod:`graphgan.superpixels` (75 SLIC superpixels; Monti's and PyG's files),
+  :mod:`graphgan.data` (cached graph sets);
+- model: :mod:`graphgan.model` (the published networks), :mod:`graphgan.presets` (Table 1),
+  :mod:`graphgan.task` and :mod:`graphgan.spec` (``python -m distributed.train graphgan``),
+  :mod:`graphgan.pictures`;
+- GFD: :mod:`graphgan.monet` (the classifier), :mod:`graphgan.gfd`, :mod:`graphgan.classifier`
+  (``python -m graphgan.classifier``), :mod:`graphgan.benchmark`.
 """

@@ -69,7 +69,13 @@ def train(
             group["lr"] = lr * 0.1 ** sum(epoch >= m for m in milestones)
         model.train()
         order = rng.permutation(len(graphs))
-        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
+        bar = tqdm(
+            range(steps),
+            desc=f"epoch {epoch + 1}/{epochs}",
+            unit="batch",
+            leave=False,
+            disable=None,
+        )
         for step in bar:
             index = order[step * batch_size : (step + 1) * batch_size]
             batch = torch.from_numpy(graphs[index])

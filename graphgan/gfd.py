@@ -15,7 +15,8 @@ higher than the floor at 8 192 against all).
 The classifier is the project's, one per variant, trained by :mod:`graphgan.classifier` and
 committed in ``graphgan/classifiers/`` (its test accuracy inside); a user with graph-gan's
 published classifier (``C_sm_nh_100_state_dict.pt``, ``C_state_dict.pt``: PyG 1.x keys) passes
-it as ``--classifier FILE``, and it is read through :func:`graphgan.monet.load_legacy`.
+it as ``--gfd-classifier FILE`` (read through :func:`graphgan.monet.load_legacy`), with its
+real statistics as ``--gfd-statistics PREFIX`` (:func:`read_statistics`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch
 from tqdm import tqdm
 
 from evaluation.fpnd import gaussian_frechet_distance
-from graphgan.monet import MoNet, load_legacy
+from graphgan.monet import FEATURES, MoNet, load_legacy
 
 GENERATED = 8192  # graphs per GFD (graph-gan's fid_eval_size)
 BATCH = 64
@@ -71,9 +72,29 @@ def features(
     return np.concatenate(parts)
 
 
-def statistics(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fit(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean [d], unbiased covariance [d, d]) of ``values`` [M, d], float64."""
     return values.mean(0), np.cov(values, rowvar=False)
+
+
+def read_statistics(prefix: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(μ [128], Σ [128, 128]) of graph-gan's ``<prefix>mu2.txt`` and ``<prefix>sigma2.txt``
+    (e.g. ``evaluation/3_sm_2_nh_100_``).
+
+    Raises:
+        FileNotFoundError: either file missing.
+        ValueError: not a 128-vector and a 128 × 128 matrix.
+    """
+    files = [Path(f"{prefix}{name}2.txt") for name in ("mu", "sigma")]
+    for file in files:
+        if not file.is_file():
+            raise FileNotFoundError(f"{file}: no such statistics file")
+    mu, sigma = np.loadtxt(files[0]), np.loadtxt(files[1])
+    if mu.shape != (FEATURES,) or sigma.shape != (FEATURES, FEATURES):
+        raise ValueError(
+            f"{prefix}: expected μ [128] and Σ [128, 128], got {mu.shape}, {sigma.shape}"
+        )
+    return mu, sigma
 
 
 class GraphFrechetDistance:
@@ -83,6 +104,9 @@ class GraphFrechetDistance:
         classifier: the MoNet whose fc1 features are compared.
         real: every real graph of the class [M, N, 3].
         seed: graclus's colours and the floor's split.
+        statistics: (μ [128], Σ [128, 128]) of the real graphs to use instead of ``real``'s
+            (graph-gan's published ``{class}_sm_2_nh_100_`` / ``{class}_sp_`` files, with its
+            classifier: :func:`read_statistics`); the floor still comes from ``real``.
 
     ``gfd(generated)`` → float; ``floor`` → the real-vs-real GFD (module docstring).
 
@@ -90,16 +114,22 @@ class GraphFrechetDistance:
         ValueError: fewer than 4 real graphs (no covariance of two halves).
     """
 
-    def __init__(self, classifier: MoNet, real: np.ndarray, seed: int = 0) -> None:
+    def __init__(
+        self,
+        classifier: MoNet,
+        real: np.ndarray,
+        seed: int = 0,
+        statistics: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         if len(real) < 4:
             raise ValueError(f"GFD needs at least 4 real graphs, got {len(real)}")
         self.classifier, self.seed = classifier, seed
         real_features = features(classifier, real, seed)
-        self.mu, self.sigma = statistics(real_features)
+        self.mu, self.sigma = statistics or fit(real_features)
         order = np.random.default_rng(seed).permutation(len(real))
         first, second = order[: len(real) // 2], order[len(real) // 2 :]
         self.floor = gaussian_frechet_distance(
-            *statistics(real_features[first]), *statistics(real_features[second])
+            *fit(real_features[first]), *fit(real_features[second])
         )
 
     def __call__(self, generated: np.ndarray | torch.Tensor) -> float:
@@ -109,4 +139,4 @@ class GraphFrechetDistance:
         values = features(self.classifier, generated, self.seed)
         if not np.isfinite(values).all():
             return float("inf")
-        return gaussian_frechet_distance(*statistics(values), self.mu, self.sigma)
+        return gaussian_frechet_distance(*fit(values), self.mu, self.sigma)

@@ -81,12 +81,11 @@ def gmm_conv(conv: GMMConv, data: Batch) -> torch.Tensor:
     k = conv.kernel_size
     edges = to_dense_adj(data.edge_index, data.batch, max_num_nodes=n)  # [B, j (row), i (col)]
     e = (pos[:, :, None, :] - pos[:, None, :, :]) / (2 * SIDE * CUTOFF) + 0.5  # [B, i, j, 2]
-    a = 1 / (1e-15 + conv.sigma.square())  # [K, 2]
-    mu = conv.mu
-    coefficients = torch.cat([-0.5 * a, a * mu, -0.5 * (a * mu.square()).sum(1, keepdim=True)], 1)
-    terms = torch.cat([e.square(), e, torch.ones_like(e[..., :1])], -1)  # [B, i, j, 5]
-    weight = torch.exp(torch.matmul(coefficients, terms.transpose(2, 3)))  # [B, i, K, j]
-    weight = weight * edges.transpose(1, 2)[:, :, None, :]
+    e = e.permute(3, 0, 1, 2).unsqueeze(3)  # [2, B, i, 1, j]
+    mu = conv.mu.T[:, None, None, :, None]  # [2, 1, 1, K, 1]
+    a = -0.5 / (1e-15 + conv.sigma.T.square()[:, None, None, :, None])
+    exponent = ((e[0] - mu[0]).square() * a[0]).add_((e[1] - mu[1]).square() * a[1])
+    weight = torch.exp(exponent) * edges.transpose(1, 2)[:, :, None, :]  # [B, i, K, j]
     degree = edges.sum(1).clamp(min=1)  # [B, i]: edges into i
     mean = torch.bmm(weight.reshape(count, n * k, n), x).view(count, n, -1) / degree[..., None]
     kernels = conv.g.view(conv.in_channels, k, conv.out_channels).transpose(0, 1)

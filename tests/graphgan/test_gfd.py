@@ -12,7 +12,7 @@ from torch_geometric.nn import GMMConv
 
 from evaluation.fpnd import gaussian_frechet_distance
 from gnn.graclus import graclus
-from graphgan.gfd import GraphFrechetDistance, load_classifier
+from graphgan.gfd import GraphFrechetDistance, features, load_classifier, read_statistics
 from graphgan.monet import CUTOFF, MoNet, classifier_input, edge_attributes, gmm_conv
 from graphgan.superpixels import NODES, segment, superpixel_graphs
 
@@ -67,8 +67,9 @@ def test_fast_gmm_conv_equals_pyg():
     data = classifier_input(random_graphs(4))
     for channels in ((1, 32), (32, 64)):
         conv = GMMConv(*channels, dim=2, kernel_size=25)
-        with torch.no_grad():
+        with torch.no_grad():  # narrow kernels too: the exponent must not lose digits
             conv.sigma.uniform_(0.05, 0.5)
+            conv.sigma[:3] = torch.tensor([1e-4, 1e-3, 3e-3])[:, None]
         data.x = torch.randn(len(data.x), channels[0])
         expected = conv(data.x, data.edge_index, edge_attributes(data.pos, data.edge_index))
         assert torch.allclose(gmm_conv(conv, data), expected, atol=1e-5, rtol=1e-4)
@@ -131,6 +132,20 @@ def test_gfd_floor_and_identity():
     assert 0 < gfd.floor < gfd(random_graphs(40, seed=2).numpy() * 0.3)
     with pytest.raises(ValueError, match="at least 4"):
         GraphFrechetDistance(model, real[:3])
+
+
+def test_published_statistics_replace_the_real_graphs(tmp_path):
+    model = MoNet().eval()
+    real, other = random_graphs(40, seed=1).numpy(), random_graphs(40, seed=3).numpy() * 0.3
+    values = features(model, other)
+    np.savetxt(tmp_path / "3_sm_2_nh_100_mu2.txt", values.mean(0))
+    np.savetxt(tmp_path / "3_sm_2_nh_100_sigma2.txt", np.cov(values, rowvar=False))
+    published = read_statistics(tmp_path / "3_sm_2_nh_100_")
+    gfd = GraphFrechetDistance(model, real, statistics=published)
+    assert gfd(other) == pytest.approx(0, abs=1e-6)  # against the file's, not real's
+    assert gfd(real) > 0.01 and gfd.floor == GraphFrechetDistance(model, real).floor
+    with pytest.raises(FileNotFoundError, match="no such statistics"):
+        read_statistics(tmp_path / "4_sp_")
 
 
 def blobs(count, seed=0):
