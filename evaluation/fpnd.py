@@ -37,8 +37,9 @@ def gaussian_frechet_distance(
     mu_x: np.ndarray, cov_x: np.ndarray, mu_y: np.ndarray, cov_y: np.ndarray
 ) -> float:
     """‖μx − μy‖² + Tr(Σx + Σy − 2 (Σx Σy)^½) of two Gaussians (means [d], covariances [d, d]),
-    as pytorch-fid (and jetnet, graph-gan) compute it: where the square root of a singular
-    product is not finite, 10⁻⁶ is added to both diagonals; the real part is taken."""
+    as pytorch-fid (and jetnet, graph-gan) compute it: where the square root of the product
+    comes back non-finite, 10⁻⁶ is added to both diagonals; the real part is taken (pytorch-fid
+    raises when the diagonal's imaginary part exceeds 10⁻³; here it is dropped silently)."""
     root = sqrtm(cov_x @ cov_y)
     if not np.isfinite(root).all():
         offset = 1e-6 * np.eye(len(cov_x))

@@ -37,15 +37,18 @@ def graclus(
         edge_index: [2, E] directed edges (row → col) of a symmetric graph, no self-loops needed.
         weight: [E] non-negative edge weights (PyG's ``normalized_cut`` in MoNet).
         num_nodes: N.
-        generator: the colours' random stream (seed it for reproducible clusters).
+        generator: the colours' random stream, a CPU generator (seed it for reproducible
+            clusters); the colours move to the edges' device.
 
     Raises:
-        ValueError: ``edge_index`` not [2, E] or ``weight`` not [E].
+        ValueError: ``edge_index`` not [2, E], ``weight`` not [E], or a weight not finite.
     """
     if edge_index.dim() != 2 or edge_index.shape[0] != 2 or weight.shape != edge_index[0].shape:
         raise ValueError(
             f"edge_index [2, E] and weight [E], got {edge_index.shape}, {weight.shape}"
         )
+    if not bool(torch.isfinite(weight).all()):
+        raise ValueError("graclus needs finite edge weights")
     device = edge_index.device
     row, col = edge_index
     keep = row != col

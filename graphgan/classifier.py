@@ -2,10 +2,10 @@
 variant of a folder of images: ``python -m graphgan.classifier --dataset sparse``.
 
 The published classifiers come with no recipe (graph-gan ships weights only); this trains the
-network as PyG's ``examples/mnist_graclus.py`` trains its MoNet sibling: Adam at 0.01, divided
-by 10 after 16/30 and 26/30 of the epochs, batches of 64, the negative log-likelihood of
-``log_softmax(fc2(dropout(ELU(fc1))))``, on the training images (or the first
-``--train-images``), and reports the accuracy on the 10 000 test images. The file it writes
+network as PyG's ``examples/mnist_graclus.py`` trains its MoNet sibling: Adam at 0.01, divided by 10
+after 15/30 and 25/30 of the epochs (PyG: from its epochs 16 and 26 of 30), batches of 64, the
+negative log-likelihood of ``log_softmax(fc2(dropout(ELU(fc1))))``, on the training images (or the
+first ``--train-images``), and reports the accuracy on the 10 000 test images. The file it writes
 (``graphgan/classifiers/<variant>.pt`` by default, what GFD reads) holds the weights and how they
 were made: variant, seed, epochs, images, test accuracy, the command.
 
@@ -62,7 +62,7 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     model = MoNet()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    milestones = [round(epochs * 16 / 30), round(epochs * 26 / 30)]
+    milestones = [round(epochs * 15 / 30), round(epochs * 25 / 30)]  # PyG's epochs 16 and 26
     steps = (len(graphs) + batch_size - 1) // batch_size
     for epoch in range(epochs):
         for group in optimizer.param_groups:

@@ -2,10 +2,10 @@
 variant — ``sparse`` (100 brightest pixels, :mod:`graphgan.sparse`) or ``superpixels`` (75,
 :mod:`graphgan.superpixels`) — made once and cached, one file per folder and variant.
 
-The cache is ``data/graphgan/<folder name>-<hash>-<variant>.npz`` (train_graphs [60 000, N, 3]
-float32, train_labels, test_graphs, test_labels), the hash naming the folder's files (path, size,
-modification time), so that other images never reuse it. A folder of real superpixels
-(Monti's ``training.pt``/``test.pt`` or PyG's ``MNISTSuperpixels.pt``) is read as it is
+The cache is ``data/graphgan/<folder name>-<hash>-<variant>-v<VERSION>.npz`` (train_graphs [60 000,
+N, 3] float32, train_labels, test_graphs, test_labels), the hash naming the folder's files (path,
+size, modification time), so that other images never reuse it. A folder of real superpixels (Monti's
+``training.pt``/``test.pt`` or PyG's ``MNISTSuperpixels.pt``) is read as it is
 (:func:`graphgan.superpixels.read_superpixels`).
 
 The published trainer trains each class's model on its training and test images together
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 VARIANTS = ("sparse", "superpixels")
 CACHE = Path("data/graphgan")
 NODES = {"sparse": 100, "superpixels": 75}
+VERSION = 1  # of the transforms: raise it when they change, so that no cache is reused
 
 
 def _fingerprint(folder: Path) -> str:
@@ -43,7 +44,7 @@ def _fingerprint(folder: Path) -> str:
 def cache_path(images: Path, variant: str, cache: Path = CACHE) -> Path:
     """Where the graphs of ``images`` as ``variant`` are cached."""
     images = Path(images)
-    return cache / f"{images.resolve().name}-{_fingerprint(images)}-{variant}.npz"
+    return cache / f"{images.resolve().name}-{_fingerprint(images)}-{variant}-v{VERSION}.npz"
 
 
 def load_graphs(

@@ -4,13 +4,13 @@ of real and of generated graphs,
 
     GFD = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^½),
 
-as graph-gan computes it: the real statistics from every graph of the class, the generated ones
-from 8 192 graphs, unbiased covariances in float64, pytorch-fid's square root
-(:func:`evaluation.fpnd.gaussian_frechet_distance`: 10⁻⁶ added to both diagonals when the product
-is singular). Graclus pooling draws random colours: seeded here, so that the same graphs give the
-same GFD. The floor (``real_gfd``) is the GFD between two random halves of the class's real
-graphs: what a perfect generator would be told, at half the real sample size (so somewhat
-higher than the floor at 8 192 against all).
+as graph-gan computes it: the real statistics from every graph of the class, the generated ones from
+8 192 graphs, unbiased covariances in float64, pytorch-fid's square root
+(:func:`evaluation.fpnd.gaussian_frechet_distance`: 10⁻⁶ added to both diagonals when its square
+root comes back non-finite). Graclus pooling draws random colours: seeded here, so that the same
+graphs give the same GFD. The floor (``real_gfd``) is the GFD between two random halves of the
+class's real graphs: what a perfect generator would be told, at half the real sample size (so
+somewhat higher than the floor at 8 192 against all).
 
 The classifier is the project's, one per variant, trained by :mod:`graphgan.classifier` and
 committed in ``graphgan/classifiers/`` (its test accuracy inside); a user with graph-gan's
@@ -47,7 +47,12 @@ def load_classifier(path: Path) -> tuple[MoNet, dict]:
         raise FileNotFoundError(
             f"{path}: no classifier; `python -m graphgan.classifier --dataset …` trains one"
         )
-    content = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # (torch raises several kinds for a file that is no checkpoint)
+        raise ValueError(f"{path}: not a torch file ({str(err).splitlines()[0]})") from None
+    if not isinstance(content, dict):
+        raise ValueError(f"{path}: not a MoNet classifier (a {type(content).__name__})")
     state = content.get("state_dict", content)
     info = {k: v for k, v in content.items() if k != "state_dict"} if state is not content else {}
     model = MoNet()

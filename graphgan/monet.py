@@ -17,7 +17,7 @@ Network, before every convolution the edge attribute (pos_j − pos_i)/(2·28·0
 GMMConv is PyG's (parameters ``g`` [in, 25·out], ``mu``, ``sigma`` [25, 2], ``root``, ``bias``,
 mean aggregation); :func:`gmm_conv` computes its output in another order — the Gaussian-weighted
 neighbour means of the inputs first, per graph with dense matrix products, then one matrix
-product with the kernels — 6× faster on a CPU (docs/benchmarks.md). Graclus is
+product with the kernels — 2.67× PyG's call on this project's CPU (docs/benchmarks.md). Graclus is
 :func:`gnn.graclus.graclus` (PyG's needs pyg-lib or torch-cluster), seeded; PyG's ``max_pool``
 (cluster maxima of x, means of pos, edges between clusters) and ``normalized_cut`` as published.
 """
@@ -72,9 +72,10 @@ def gmm_conv(conv: GMMConv, data: Batch) -> torch.Tensor:
         out_i = Σ_k (mean_j w_k(e_ij) x_j) g_k + root(x_i) + bias,
         w_k(e) = exp(−½ Σ_d (e_d − μ_kd)² / (10⁻¹⁵ + σ_kd²)),
 
-    the exponent one matrix product of (e², e, 1) with the kernels' coefficients, the neighbour
-    means one batched matrix product: no E × K × channels tensor is made (PyG's makes one of
-    E × K × out)."""
+    the exponent term by term (a product form of it loses digits for narrow kernels), the
+    neighbour means one batched matrix product: no E × K × channels tensor is made (PyG's makes
+    one of E × K × out). Non-edges are masked by a factor 0, so a NaN position poisons its
+    whole graph here (in PyG's only its neighbours); GFD reports inf for either."""
     x, mask = to_dense_batch(data.x, data.batch)  # [B, n, in]
     pos, _ = to_dense_batch(data.pos, data.batch)
     count, n, _ = x.shape

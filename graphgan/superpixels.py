@@ -72,7 +72,9 @@ def _merge(labels: np.ndarray, image: np.ndarray, nodes: int) -> np.ndarray:
         owner[owner == gone] = keep
         pairs = np.where(pairs == gone, keep, pairs)
         pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)
-    _, dense = np.unique(owner[labels], return_inverse=True)  # 0…nodes−1 in label order
+    kept, dense = np.unique(owner[labels], return_inverse=True)  # 0…nodes−1 in label order
+    if len(kept) != nodes:  # SLIC's labels not 0…count−1: never seen, refused rather than NaN
+        raise ValueError(f"superpixel merging left {len(kept)} segments, not {nodes}")
     return dense.reshape(labels.shape)
 
 
@@ -131,7 +133,10 @@ def read_superpixels(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             }
         if path.is_file() or (folder / "MNISTSuperpixels.pt").is_file():
             file = path if path.is_file() else folder / "MNISTSuperpixels.pt"
-            splits = torch.load(file, weights_only=True)
+            try:
+                splits = torch.load(file, weights_only=True)
+            except Exception as err:  # (several kinds for a file that is no torch file)
+                raise ValueError(f"{file}: not a torch file ({str(err).splitlines()[0]})") from None
             if not (isinstance(splits, list | tuple) and len(splits) == 2):
                 raise ValueError(f"{file}: not PyG's MNISTSuperpixels.pt ([train, test] graphs)")
             train, test = splits
@@ -143,7 +148,10 @@ def read_superpixels(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def _monti(file: Path) -> tuple[np.ndarray, np.ndarray]:
     """Monti's tuple (x [N, 75], edge_index, edge_slice, pos [N, 75, 2], y [N])."""
-    content = torch.load(file, weights_only=True)
+    try:
+        content = torch.load(file, weights_only=True)
+    except Exception as err:  # (several kinds for a file that is no torch file)
+        raise ValueError(f"{file}: not a torch file ({str(err).splitlines()[0]})") from None
     if not (isinstance(content, tuple | list) and len(content) == 5):
         raise ValueError(f"{file}: not Monti's (x, edge_index, edge_slice, pos, y) tuple")
     x, _, _, pos, y = content

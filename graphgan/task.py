@@ -160,6 +160,15 @@ class GraphGANTask:
         self.real = class_graphs(
             load_graphs(data.images, data.dataset, data.graph_cache), data.class_label
         )
+        if len(self.real) < 4:  # before training: GFD and its floor need them
+            raise ValueError(
+                f"{data.images}: {len(self.real)} graphs of class {data.class_label}; GFD needs 4"
+            )
+        if len(self.real) < 500:
+            log.warning(
+                "%d graphs of class %d: GFD's 128-feature statistics are poorly determined",
+                len(self.real), data.class_label,
+            )  # fmt: skip
         self.nodes = self.real.shape[1]
         if data.dataset == "sparse" and self.nodes != NODES["sparse"]:
             raise ValueError(f"{data.images}: sparse graphs of {self.nodes} nodes, not 100")

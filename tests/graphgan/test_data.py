@@ -111,6 +111,9 @@ def test_real_superpixel_files_monti_and_pyg(tmp_path):
         assert len(splits["test"][0]) == test_count
     with pytest.raises(FileNotFoundError, match="no superpixels"):
         read_superpixels(tmp_path / "nowhere")
+    (tmp_path / "digits.csv").write_text("3,0,0\n")  # not a superpixel file: one line
+    with pytest.raises(ValueError, match="not a torch file"):
+        read_superpixels(tmp_path / "digits.csv")
 
 
 def test_graphs_are_made_once_per_folder_and_variant(tmp_path, images):

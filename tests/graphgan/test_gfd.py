@@ -11,7 +11,7 @@ from scipy.linalg import eigh
 from torch_geometric.nn import GMMConv
 
 from evaluation.fpnd import gaussian_frechet_distance
-from gnn.graclus import graclus
+from gnn.graclus import BLUE, graclus
 from graphgan.gfd import GraphFrechetDistance, features, load_classifier, read_statistics
 from graphgan.monet import CUTOFF, MoNet, classifier_input, edge_attributes, gmm_conv
 from graphgan.superpixels import NODES, segment, superpixel_graphs
@@ -62,6 +62,66 @@ def test_graclus_is_a_seeded_maximal_matching_within_graphs():
     assert not torch.equal(cluster, other)  # the colours decide
 
 
+def reference_graclus(row, col, weight, n, generator):
+    """torch-cluster's CUDA kernels (colorize, weighted propose, weighted respond) transcribed
+    as loops over nodes, each pass in lock-step, with the same colour draws."""
+    edges = [[] for _ in range(n)]
+    for e, (u, v) in enumerate(zip(row.tolist(), col.tolist(), strict=True)):
+        if u != v:
+            edges[u].append((v, float(weight[e])))
+    out = [-1] * n
+    while any(c < 0 for c in out):
+        draw = torch.rand(n, generator=generator)
+        blue = {u for u in range(n) if out[u] < 0 and draw[u] < BLUE}
+        red = {u for u in range(n) if out[u] < 0 and draw[u] >= BLUE}
+        unmatched = {u for u in range(n) if out[u] < 0}
+        alone = {u for u in unmatched if not any(v in unmatched for v, _ in edges[u])}
+        proposal = {}
+        for u in blue:
+            best, w_max = -1, -1.0
+            for v, w in edges[u]:  # the last of equal weights (>=)
+                if v in red and w >= w_max:
+                    best, w_max = v, w
+            proposal[u] = best
+        for v in red:
+            best, w_max = -1, -1.0
+            for u, w in edges[v]:
+                if u in blue and proposal[u] == v and w >= w_max:
+                    best, w_max = u, w
+            if best >= 0:
+                out[v] = out[best] = min(v, best)
+        for u in alone:
+            out[u] = u
+    return torch.tensor(out)
+
+
+def test_graclus_equals_the_kernels_transcribed():
+    data = classifier_input(random_graphs(3, nodes=20))
+    row, col = data.edge_index
+    weight = torch.rand(len(row), generator=torch.Generator().manual_seed(2)).round(decimals=1)
+    n = len(data.x)  # (weights rounded to 0.1: ties, decided by the edge order)
+    for seed in range(3):
+        ours = graclus(data.edge_index, weight, n, torch.Generator().manual_seed(seed))
+        expected = reference_graclus(row, col, weight, n, torch.Generator().manual_seed(seed))
+        assert torch.equal(ours, expected)
+    with pytest.raises(ValueError, match="finite"):
+        graclus(data.edge_index, weight * torch.nan, n)
+
+
+def test_fast_monet_equals_pyg_through_pooling():
+    """The whole classifier, fast against PyG's GMMConv calls: graphs that pool to different
+    sizes (the padding of the dense path) and a node without neighbours."""
+    torch.manual_seed(1)
+    model = MoNet().eval()
+    graphs = random_graphs(5, nodes=40, seed=4)
+    graphs[2, 0, :2] = torch.tensor([-0.5, 8.0])  # far from every other node: no edges
+    with torch.no_grad():
+        fast = model(graphs, torch.Generator().manual_seed(0))
+        model.fast = False
+        pyg = model(graphs, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(fast, pyg, rtol=1e-4, atol=1e-5)
+
+
 def test_fast_gmm_conv_equals_pyg():
     torch.manual_seed(0)
     data = classifier_input(random_graphs(4))
@@ -87,8 +147,11 @@ def test_classifier_reads_the_published_key_layout(tmp_path):
     expected = model(graphs, torch.Generator().manual_seed(0))
     assert torch.equal(loaded(graphs, torch.Generator().manual_seed(0)), expected)
     torch.save({"something": torch.zeros(1)}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not a MoNet"):
-        load_classifier(tmp_path / "other.pt")
+    torch.save([torch.zeros(1)], tmp_path / "list.pt")
+    (tmp_path / "text.pt").write_text("label,p0\n")
+    for name, message in (("other", "not a MoNet"), ("list", "not a MoNet"), ("text", "torch")):
+        with pytest.raises(ValueError, match=message):
+            load_classifier(tmp_path / f"{name}.pt")
     with pytest.raises(FileNotFoundError, match="graphgan.classifier"):
         load_classifier(tmp_path / "missing.pt")
 
