@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import importlib
 import json
 import logging
@@ -395,6 +396,16 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"distributed.train: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk: one line; the last checkpoint is intact
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = err.filename or "the run directory"
+        print(
+            f"distributed.train: error: {where}: no space left on device; free some and run "
+            "the same command again: it resumes from the last checkpoint",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -16,8 +16,10 @@ never half of one (POSIX ``rename`` is atomic within a file system).
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
+import shutil
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -164,7 +166,12 @@ def atomic_write(
     """Write ``path`` atomically: ``content`` (bytes, text as UTF-8, or a function writing into
     the open binary file) goes to a temporary file ``<path>.tmp`` in the same folder, which is
     flushed, fsynced and renamed over ``path`` (after ``before_rename()``, the tests' fault
-    hook). On an exception the temporary file is removed and ``path`` left as it was."""
+    hook). On an exception the temporary file is removed and ``path`` left as it was.
+
+    Raises:
+        OSError: ENOSPC with ``filename`` = ``path``, when the file system fills — also where
+            the writer reports it otherwise (torch.save's "unexpected pos").
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -179,6 +186,23 @@ def atomic_write(
         if before_rename is not None:
             before_rename()
         tmp.replace(path)
-    except BaseException:
+    except BaseException as err:
+        full = disk_full(err, path.parent)  # (before the temporary file frees its space)
         tmp.unlink(missing_ok=True)
+        if full:
+            raise OSError(errno.ENOSPC, "no space left on device", str(path)) from None
         raise
+
+
+def disk_full(err: BaseException, folder: Path) -> bool:
+    """Whether ``err``, raised while writing into ``folder``, means its file system is full: an
+    ENOSPC/EDQUOT ``OSError``, or another writer's error (torch.save raises ``RuntimeError``)
+    while less than 64 KiB are free there."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if isinstance(err, RuntimeError):
+        try:
+            return shutil.disk_usage(folder).free < 64 * 1024
+        except OSError:
+            return False
+    return False

@@ -6,6 +6,8 @@
   checkpoint.
 - The whole job SIGKILLed between the temporary checkpoint file and its rename → the previous
   checkpoint loads and ``--resume`` continues exactly.
+- The run directory's file system full mid-run or from the start → one line, the previous
+  checkpoint intact; with space freed the same command resumes.
 """
 
 from __future__ import annotations
@@ -216,3 +218,61 @@ def test_bad_inputs_fail_in_one_line_before_anything_is_written(tmp_path, gluon_
         assert proc.returncode == 2 and len(error_lines(proc)) == 1, command + proc.stderr
         assert "checkpoint.pt: not a readable checkpoint, cut short or damaged" in proc.stderr
     assert snapshot(out) == cut and not (tmp_path / "g.h5").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs of 1 MiB at ``tmp_path / "disk"`` (room for one GVAE checkpoint of 0.6 MB, not
+    for its replacement beside it; mounting needs root, as the two-node tests' namespaces), as
+    (folder, resize): ``resize(mib)`` gives it more room."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], check=True)
+
+    def resize(mib: int) -> None:
+        subprocess.run(["mount", "-o", f"remount,size={mib}m", str(folder)], check=True)
+
+    try:
+        yield folder, resize
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_fails_in_one_line_and_the_same_command_resumes(small_disk, calorimeter_file):
+    """User report row 6: a 15-frame traceback from torch's zip writer; now one line naming the
+    file, the previous checkpoint intact, no temporary file, and after freeing space the same
+    command resumes."""
+    disk, resize = small_disk
+    out = disk / "run"
+    common = f"python -m distributed.train gvae --data {calorimeter_file} {GVAE} --epochs 3"
+    command = f"{common} --steps 12 --checkpoint-every 3 --out {out}"
+    first = run(command)
+    assert first.returncode == 1, first.stderr[-3000:]
+    assert "Traceback" not in first.stderr, first.stderr[-3000:]
+    (line,) = error_lines(first)
+    assert "no space left on device" in line and str(out) in line
+    assert not list(out.glob("*.tmp"))
+    step = torch.load(out / "checkpoint.pt", weights_only=False)["step"]
+    assert 3 <= step < 12  # the last checkpoint that fitted
+    resize(64)  # space freed: the same command goes on from that checkpoint
+    done = run(command)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"resuming from {out / 'checkpoint.pt'}" in (out / "train.log").read_text()
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 12
+
+
+def test_a_disk_full_from_the_start_fails_in_one_line(small_disk, calorimeter_file):
+    disk, _ = small_disk
+    with (disk / "filler").open("wb") as f:  # fill it
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    proc = run(f"python -m distributed.train gvae --data {calorimeter_file} {GVAE} --steps 2 "
+               f"--out {disk / 'run'}")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    (line,) = error_lines(proc)
+    assert "no space left on device" in line
