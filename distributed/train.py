@@ -36,6 +36,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -386,6 +387,31 @@ def exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def in_data_loader(err: BaseException) -> bool:
+    """Whether ``err`` was raised inside PyTorch's DataLoader (a worker that died while handing
+    over a batch resets its connection: ``ConnectionResetError``)."""
+    tb = err.__traceback__
+    while tb is not None:
+        if "torch/utils/data/" in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def loader_death(message: str) -> str:
+    """One line for PyTorch's "DataLoader worker (pid(s) …) exited unexpectedly" / "… (pid …)
+    is killed by signal: …": which worker died, how if PyTorch knows, and what to do."""
+    found = re.search(r"\((pid\(s\) [\d, ]+|pid \d+)\)", message)
+    pids = f" ({found[1]})" if found else ""
+    how = message.split("signal:", 1)[1].strip().rstrip(".") if "signal:" in message else ""
+    cause = f"killed by signal {how}" if how else "died"
+    return (
+        f"a data-loader worker process{pids} {cause} — most often the out-of-memory killer "
+        "(`dmesg` says); the last checkpoint is intact: run again with --loader-workers 0 "
+        "(batches made in the training process) or with more memory"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     # Only for this call: a caller's forked processes (multiprocessing.Pool) must still die on
     # the SIGTERM that Pool.terminate() sends them.
@@ -396,6 +422,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"distributed.train: error: {err}", file=sys.stderr)
         return 2
+    except (RuntimeError, ConnectionResetError) as err:  # a data-loader worker killed
+        if not (str(err).startswith("DataLoader worker") or in_data_loader(err)):
+            raise
+        print(f"distributed.train: error: {loader_death(str(err))}", file=sys.stderr)
+        return 1
     except OSError as err:  # a full disk: one line; the last checkpoint is intact
         if err.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise

@@ -8,6 +8,7 @@
   checkpoint loads and ``--resume`` continues exactly.
 - The run directory's file system full mid-run or from the start → one line, the previous
   checkpoint intact; with space freed the same command resumes.
+- A data-loader worker SIGKILLed → one line saying what to do, nothing of the job left running.
 """
 
 from __future__ import annotations
@@ -276,3 +277,40 @@ def test_a_disk_full_from_the_start_fails_in_one_line(small_disk, calorimeter_fi
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     (line,) = error_lines(proc)
     assert "no space left on device" in line
+
+
+def test_a_killed_loader_worker_fails_in_one_line(tmp_path, gluon_file):
+    """User report row 3: a 19-frame traceback ending "DataLoader worker (pid(s) …) exited
+    unexpectedly"; now one line saying what died, how, and what to do."""
+    out, log = tmp_path / "run", tmp_path / "run.log"
+    proc = start(
+        f"python -m distributed.train mpgan --data {gluon_file} --eval-jets 20 --batch-size 4 "
+        f"--log-every 1 --no-evaluate --loader-workers 1 --steps 400 --engine torch --out {out}",
+        log,
+    )
+    try:
+        wait_for(lambda: rows(out / "metrics.csv") >= 11, proc, log)  # header + step 10
+        # The worker is the forkserver's child (the forkserver and the resource tracker are
+        # the training process's own); each epoch (25 steps) starts a new one.
+        loaders: list[psutil.Process] = []
+        while not loaders:
+            family = psutil.Process(proc.pid).children(recursive=True)
+            loaders = [child for child in family if child.ppid() != proc.pid]
+        killed = loaders[0].pid
+        loaders[0].send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=120) == 1, log.read_text()[-3000:]
+        deadline = time.monotonic() + 10  # nothing of the job left running
+        while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family):
+            assert time.monotonic() < deadline, [p.cmdline() for p in family if p.is_running()]
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert "Traceback" not in text, text[-3000:]
+    (line,) = [line for line in text.splitlines() if "error:" in line]
+    assert "a data-loader worker process" in line, line
+    # PyTorch names the worker when it notices it gone; when it dies while handing over a
+    # batch, PyTorch sees a reset connection and no pid.
+    assert "(pid" not in line or str(killed) in line, line
+    assert "--loader-workers 0" in line
