@@ -116,7 +116,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
         FileNotFoundError: no such file.
         ValueError: cut short, damaged or not a checkpoint, in one line naming the file.
     """
-    state = _torch_load(Path(path), weights_only=False)
+    state = read_torch_file(path, weights_only=False)
     if not isinstance(state, dict) or "models" not in state:
         raise ValueError(f"{path}: not a training checkpoint (no 'models')")
     return state
@@ -132,17 +132,24 @@ def read_state_dict(path: Path) -> dict[str, Any]:
     """
     import torch
 
-    state = _torch_load(Path(path), weights_only=True)
+    state = read_torch_file(path)
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise ValueError(f"{path}: not a state dict of tensors")
     return state
 
 
-def _torch_load(path: Path, weights_only: bool) -> Any:
+def read_torch_file(path: Path, weights_only: bool = True, kind: str = "checkpoint") -> Any:
+    """What ``torch.save`` wrote into ``path``, on the CPU (``weights_only``: no code runs).
+
+    Raises:
+        FileNotFoundError: "<path>: no such <kind>".
+        ValueError: "<path>: not a readable <kind>, cut short or damaged (…)", one line.
+    """
     import torch
 
+    path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint")
+        raise FileNotFoundError(f"{path}: no such {kind}")
     try:
         return torch.load(path, map_location="cpu", weights_only=weights_only)
     except (
@@ -154,7 +161,7 @@ def _torch_load(path: Path, weights_only: bool) -> Any:
         zipfile.BadZipFile,
     ) as err:
         raise ValueError(
-            f"{path}: not a readable checkpoint, cut short or damaged ({_first_line(err)})"
+            f"{path}: not a readable {kind}, cut short or damaged ({_first_line(err)})"
         ) from None
 
 

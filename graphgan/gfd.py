@@ -28,6 +28,7 @@ import torch
 from tqdm import tqdm
 
 from evaluation.fpnd import gaussian_frechet_distance
+from events.files import read_torch_file
 from graphgan.monet import FEATURES, MoNet, load_legacy
 
 GENERATED = 8192  # graphs per GFD (graph-gan's fid_eval_size)
@@ -47,10 +48,7 @@ def load_classifier(path: Path) -> tuple[MoNet, dict]:
         raise FileNotFoundError(
             f"{path}: no classifier; `python -m graphgan.classifier --dataset …` trains one"
         )
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # (torch raises several kinds for a file that is no checkpoint)
-        raise ValueError(f"{path}: not a torch file ({str(err).splitlines()[0]})") from None
+    content = read_torch_file(path, kind="classifier")
     if not isinstance(content, dict):
         raise ValueError(f"{path}: not a MoNet classifier (a {type(content).__name__})")
     state = content.get("state_dict", content)

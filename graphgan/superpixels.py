@@ -24,9 +24,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 from skimage.segmentation import slic
 
+from events.files import read_torch_file
 from graphgan.images import SIDE
 
 NODES = 75
@@ -133,10 +133,7 @@ def read_superpixels(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             }
         if path.is_file() or (folder / "MNISTSuperpixels.pt").is_file():
             file = path if path.is_file() else folder / "MNISTSuperpixels.pt"
-            try:
-                splits = torch.load(file, weights_only=True)
-            except Exception as err:  # (several kinds for a file that is no torch file)
-                raise ValueError(f"{file}: not a torch file ({str(err).splitlines()[0]})") from None
+            splits = read_torch_file(file, kind="superpixel file")
             if not (isinstance(splits, list | tuple) and len(splits) == 2):
                 raise ValueError(f"{file}: not PyG's MNISTSuperpixels.pt ([train, test] graphs)")
             train, test = splits
@@ -148,10 +145,7 @@ def read_superpixels(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def _monti(file: Path) -> tuple[np.ndarray, np.ndarray]:
     """Monti's tuple (x [N, 75], edge_index, edge_slice, pos [N, 75, 2], y [N])."""
-    try:
-        content = torch.load(file, weights_only=True)
-    except Exception as err:  # (several kinds for a file that is no torch file)
-        raise ValueError(f"{file}: not a torch file ({str(err).splitlines()[0]})") from None
+    content = read_torch_file(file, kind="superpixel file")
     if not (isinstance(content, tuple | list) and len(content) == 5):
         raise ValueError(f"{file}: not Monti's (x, edge_index, edge_slice, pos, y) tuple")
     x, _, _, pos, y = content

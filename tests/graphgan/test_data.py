@@ -112,7 +112,7 @@ def test_real_superpixel_files_monti_and_pyg(tmp_path):
     with pytest.raises(FileNotFoundError, match="no superpixels"):
         read_superpixels(tmp_path / "nowhere")
     (tmp_path / "digits.csv").write_text("3,0,0\n")  # not a superpixel file: one line
-    with pytest.raises(ValueError, match="not a torch file"):
+    with pytest.raises(ValueError, match="not a readable superpixel file"):
         read_superpixels(tmp_path / "digits.csv")
 
 

@@ -149,7 +149,11 @@ def test_classifier_reads_the_published_key_layout(tmp_path):
     torch.save({"something": torch.zeros(1)}, tmp_path / "other.pt")
     torch.save([torch.zeros(1)], tmp_path / "list.pt")
     (tmp_path / "text.pt").write_text("label,p0\n")
-    for name, message in (("other", "not a MoNet"), ("list", "not a MoNet"), ("text", "torch")):
+    for name, message in (
+        ("other", "not a MoNet"),
+        ("list", "not a MoNet"),
+        ("text", "not a readable classifier"),
+    ):
         with pytest.raises(ValueError, match=message):
             load_classifier(tmp_path / f"{name}.pt")
     with pytest.raises(FileNotFoundError, match="graphgan.classifier"):
