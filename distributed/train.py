@@ -423,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"distributed.train: error: {err}", file=sys.stderr)
         return 2
     except (RuntimeError, ConnectionResetError) as err:  # a data-loader worker killed
+        if isinstance(err.__context__, SystemExit):  # SIGTERM inside torch.save's zip writer
+            return err.__context__.code  # (the file was a temporary one: nothing is damaged)
         if not (str(err).startswith("DataLoader worker") or in_data_loader(err)):
             raise
         print(f"distributed.train: error: {loader_death(str(err))}", file=sys.stderr)

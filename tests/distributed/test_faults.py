@@ -9,6 +9,7 @@
 - The run directory's file system full mid-run or from the start → one line, the previous
   checkpoint intact; with space freed the same command resumes.
 - A data-loader worker SIGKILLed → one line saying what to do, nothing of the job left running.
+- A Slurm job preempted (SIGTERM) and requeued with no ``--out`` → it resumes in its directory.
 """
 
 from __future__ import annotations
@@ -314,3 +315,34 @@ def test_a_killed_loader_worker_fails_in_one_line(tmp_path, gluon_file):
     # batch, PyTorch sees a reset connection and no pid.
     assert "(pid" not in line or str(killed) in line, line
     assert "--loader-workers 0" in line
+
+
+def test_a_requeued_slurm_job_resumes_in_its_run_directory(tmp_path, gluon_file):
+    """User report row 5: ``launch/slurm/train.sbatch`` with no ``--out``, preempted (SIGTERM)
+    and requeued (same job id, ``SLURM_RESTART_COUNT=1``) started over in a new run directory;
+    now the requeued job finds the first one's and resumes from its last checkpoint."""
+    runs, log = tmp_path / "runs", tmp_path / "job.log"
+    env = {"SLURM_JOB_ID": "777", "SLURM_NTASKS": "1", "RUNS": str(runs)}
+    command = (
+        f"bash launch/slurm/train.sbatch mpgan --data {gluon_file} --eval-jets 20 "
+        "--batch-size 4 --log-every 1 --no-evaluate --loader-workers 0 --steps 100 "
+        "--checkpoint-every 4"
+    )
+    out = runs / "slurm-777-mpgan"
+    job = start(command, log, env)
+    try:
+        wait_for(lambda: rows(out / "metrics.csv") >= 13, job, log)  # header + step 12
+        job.send_signal(signal.SIGTERM)  # Slurm's preemption, through mpirun to the rank
+        job.wait(timeout=60)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    stopped_at = torch.load(out / "checkpoint.pt", weights_only=False)["step"]
+    assert 12 <= stopped_at < 100
+    requeued = start(command, tmp_path / "requeued.log", {**env, "SLURM_RESTART_COUNT": "1"})
+    assert requeued.wait(timeout=180) == 0, (tmp_path / "requeued.log").read_text()[-3000:]
+    assert [p.name for p in runs.iterdir()] == [out.name]  # one run directory, not two
+    assert f"resuming from {out / 'checkpoint.pt'}" in (out / "train.log").read_text()
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 100
+    resumes = json.loads((out / "config.json").read_text())["resumes"]
+    assert [r["from_step"] for r in resumes] == [stopped_at]
