@@ -24,7 +24,8 @@ then ``metrics.csv``, ``timing.jsonl`` (per-step timing), ``checkpoint.pt``, ``e
 and the model's report. Rank 0 writes, the others compute. A run directory that holds a
 checkpoint is resumed (``--resume auto``, the default): so a run restarted by ``torchrun
 --max-restarts`` continues where its last checkpoint left it; a resume with other model options
-is refused before anything in the directory changes.
+is refused before anything in the directory changes, and so is a second run in a directory a
+live run writes (``run.lock``, :mod:`distributed.rundir`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 import psutil
 
@@ -58,11 +60,12 @@ from distributed.config import (
 from distributed.engine import BACKENDS, Engine
 from distributed.loop import train
 from distributed.options import TrainOptions, batch_per_rank
+from distributed.rundir import claim_run_dir
 from distributed.runtime import init_rank, setup_logging
-from distributed.task import Task
 from events.files import atomic_write, read_checkpoint
 
 log = logging.getLogger("distributed.train")
+T = TypeVar("T")
 
 ENTRY_POINTS = "lhc_graph_gen.models"
 
@@ -278,11 +281,15 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
     resume = args.resume != "never" and checkpoint.is_file()
     if resume:  # refused before anything in the run directory changes
         check_resumable(checkpoint, record, spec)
+    # Rank 0 holds run.lock until run() returns: a second run in a directory in use is refused
+    # at once, a new directory is locked when it is made.
+    exists = info.is_root and out.is_dir()
+    lock = on_every_rank(engine, training.elastic, lambda: claim_run_dir(out) if exists else None)
     setup_logging(engine)  # stderr until the run directory exists (the task logs its set-up)
-    task = build_task(spec, options, info.device, engine, training.elastic)
+    task = on_every_rank(engine, training.elastic, lambda: spec.task(*options, device=info.device))
     record["selection_metric"] = task.selection_metric  # what best.pt and studies select by
     if info.is_root:
-        out.mkdir(parents=True, exist_ok=True)
+        lock = lock or claim_run_dir(out)
         write_config(out, record, resumed_at=checkpoint if resume else None)
     setup_logging(engine, out / "train.log")
     log.info("%s on %d rank(s) (%s), run directory %s", args.model, info.size, info.engine, out)
@@ -301,6 +308,8 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
     if engine.rank == 0:  # (after an elastic reset, maybe another process than at the start)
         atomic_write(out / "evaluation.json", json.dumps(result, indent=2) + "\n")
         log.info("%s: done; outputs in %s/", args.model, out)
+    if lock is not None:
+        lock.close()
     return 0
 
 
@@ -365,20 +374,23 @@ def write_config(out: Path, record: dict, resumed_at: Path | None) -> None:
     atomic_write(path, json.dumps({**record, "resumes": resumes}, indent=2) + "\n")
 
 
-def build_task(spec: ModelSpec, options: list, device: str, engine: Engine, elastic: bool) -> Task:
-    """Build the task on every rank; if any rank fails (e.g. missing data), all exit together
-    (elastic: each on its own, as workers may join later)."""
-    error = ""
-    task = None
+def on_every_rank(engine: Engine, elastic: bool, make: Callable[[], T]) -> T:
+    """``make()`` on every rank; if it fails on any (missing data, a run directory in use), all
+    exit together with that rank's line (elastic: each on its own, as workers may join later).
+
+    Raises:
+        ValueError: the first failing rank's message (``ValueError`` or ``FileNotFoundError``).
+    """
+    error, result = "", None
     try:
-        task = spec.task(*options, device=device)
+        result = make()
     except (ValueError, FileNotFoundError) as err:
         error = str(err)
     errors = [error] if elastic else engine.allgather_object(error)
     first = next((e for e in errors if e), "")
     if first:
         raise ValueError(first)
-    return task
+    return result
 
 
 def exit_on_sigterm(signum: int, frame: object) -> None:

@@ -10,6 +10,7 @@
   checkpoint intact; with space freed the same command resumes.
 - A data-loader worker SIGKILLed → one line saying what to do, nothing of the job left running.
 - A Slurm job preempted (SIGTERM) and requeued with no ``--out`` → it resumes in its directory.
+- A second run given a run directory a live run writes → refused at once, the first unaffected.
 """
 
 from __future__ import annotations
@@ -346,3 +347,34 @@ def test_a_requeued_slurm_job_resumes_in_its_run_directory(tmp_path, gluon_file)
     assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 100
     resumes = json.loads((out / "config.json").read_text())["resumes"]
     assert [r["from_step"] for r in resumes] == [stopped_at]
+
+
+def test_a_second_run_in_a_live_run_directory_is_refused(tmp_path, gluon_file):
+    """User report row 11: the same command started twice on one ``--out`` interleaved both
+    runs' metrics (71 rows, 13 steps twice) and recorded a resume; now the second is refused at
+    once in one line naming the live run's host and pid, and the first finishes unaffected.
+    When it has ended, the same command resumes there (the lock died with its holder)."""
+    out, log = tmp_path / "run", tmp_path / "first.log"
+    command = (
+        f"python -m distributed.train mpgan --data {gluon_file} --eval-jets 20 --batch-size 4 "
+        f"--epochs 400 --log-every 1 --no-evaluate --loader-workers 0 --steps 300 "
+        f"--checkpoint-every 5 --engine torch --out {out}"
+    )
+    first = start(command, log)
+    try:
+        wait_for(lambda: (out / "checkpoint.pt").is_file(), first, log)
+        second = run(command)
+        assert first.poll() is None, "the first run must still be training"
+        assert second.returncode == 2, second.stderr[-3000:]
+        (line,) = error_lines(second)
+        assert f"{out} is in use by a live run" in line and f"pid {first.pid}," in line, line
+        assert first.wait(timeout=180) == 0, log.read_text()[-3000:]
+    finally:
+        if first.poll() is None:
+            first.kill()
+    steps = [int(r.split(",")[0]) for r in (out / "metrics.csv").read_text().splitlines()[1:]]
+    assert steps == list(range(1, 301))  # one run's history: every step once, in order
+    assert json.loads((out / "config.json").read_text())["resumes"] == []
+    again = run(command.replace("--steps 300", "--steps 305"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"resuming from {out / 'checkpoint.pt'}" in (out / "train.log").read_text()
