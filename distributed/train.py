@@ -60,6 +60,7 @@ from distributed.config import (
 from distributed.engine import BACKENDS, Engine
 from distributed.loop import train
 from distributed.options import TrainOptions, batch_per_rank
+from distributed.provenance import code_version, resume_note
 from distributed.rundir import claim_run_dir
 from distributed.runtime import init_rank, setup_logging
 from events.files import atomic_write, read_checkpoint
@@ -85,6 +86,8 @@ class ModelSpec:
     # options -> defaults that follow other options' values (MPGAN: a generator × discriminator
     # row's published procedure); below a preset, --config and flags
     dependent_defaults: Callable[[dict], dict] | None = None
+    # what the parameters compute: a change of it refuses resumes (distributed/provenance.py)
+    model_version: int = 1
 
     @classmethod
     def from_module(cls, name: str, module: ModuleType) -> ModelSpec:
@@ -92,7 +95,7 @@ class ModelSpec:
             name, module.HELP, tuple(module.OPTIONS), module.TASK, dict(module.DEFAULTS),
             dict(getattr(module, "PRESETS", {})), getattr(module, "PRESET_HELP", ""),
             frozenset(getattr(module, "RESUMABLE", ())),
-            getattr(module, "DEPENDENT_DEFAULTS", None),
+            getattr(module, "DEPENDENT_DEFAULTS", None), getattr(module, "MODEL_VERSION", 1),
         )  # fmt: skip
 
     def preset(self, name: str, options: dict) -> dict:
@@ -272,6 +275,7 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
             "threads": info.threads,
         },
         "seed": args.seed,
+        "code": code_version(spec.model_version),
         **{title: jsonable(o) for (title, _), o in zip(spec.options, options, strict=True)},
         "training": jsonable(training),
     }
@@ -279,8 +283,8 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
     if args.resume == "always" and not checkpoint.is_file():
         raise FileNotFoundError(f"--resume needs --out RUN_DIR with a checkpoint.pt ({out})")
     resume = args.resume != "never" and checkpoint.is_file()
-    if resume:  # refused before anything in the run directory changes
-        check_resumable(checkpoint, record, spec)
+    # refused before anything in the run directory changes; other code is said and recorded
+    code_change = check_resumable(checkpoint, record, spec) if resume else ""
     # Rank 0 holds run.lock until run() returns: a second run in a directory in use is refused
     # at once, a new directory is locked when it is made.
     exists = info.is_root and out.is_dir()
@@ -290,7 +294,7 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
     record["selection_metric"] = task.selection_metric  # what best.pt and studies select by
     if info.is_root:
         lock = lock or claim_run_dir(out)
-        write_config(out, record, resumed_at=checkpoint if resume else None)
+        write_config(out, record, resumed_at=checkpoint if resume else None, note=code_change)
     setup_logging(engine, out / "train.log")
     log.info("%s on %d rank(s) (%s), run directory %s", args.model, info.size, info.engine, out)
     if spec.dependent_defaults is not None:
@@ -304,6 +308,8 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
             checkpoint,
             f" (torchrun restart {restart})" if restart != "0" else "",
         )
+        if code_change:
+            log.warning(code_change)
     result = train(task, training, engine, info, out, args.seed, record, resume=resume)
     if engine.rank == 0:  # (after an elastic reset, maybe another process than at the start)
         atomic_write(out / "evaluation.json", json.dumps(result, indent=2) + "\n")
@@ -313,13 +319,15 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
     return 0
 
 
-def check_resumable(checkpoint: Path, record: dict, spec: ModelSpec) -> None:
+def check_resumable(checkpoint: Path, record: dict, spec: ModelSpec) -> str:
     """Refuse to resume ``checkpoint`` with options of the model's groups that differ from the
-    ones it was trained with, other than ``spec.resumable``: the others set the parameters'
-    shapes, the data the checkpoint's position counts in, or the model being trained.
+    ones it was trained with, other than ``spec.resumable`` (the others set the parameters'
+    shapes, the data the checkpoint's position counts in, or the model being trained), or with
+    another definition of the model. Returns the line saying the code changed ("" if not).
 
     Raises:
-        ValueError: a damaged checkpoint, or one line naming each option that differs.
+        ValueError: a damaged checkpoint, one line naming each option that differs, or another
+            model definition (:func:`distributed.provenance.resume_note`).
     """
     saved = read_checkpoint(checkpoint).get("config", {})
     changed = [
@@ -336,6 +344,7 @@ def check_resumable(checkpoint: Path, record: dict, spec: ModelSpec) -> None:
             f"{checkpoint} was trained with other options ({'; '.join(changed)}): resume with "
             "the run's own, or start another run with --out NEW_DIR (or --resume never)"
         )
+    return resume_note(saved.get("code"), record["code"], checkpoint)
 
 
 def log_defaults(args: argparse.Namespace, origin: str, values: dict) -> None:
@@ -356,8 +365,9 @@ def log_defaults(args: argparse.Namespace, origin: str, values: dict) -> None:
     )
 
 
-def write_config(out: Path, record: dict, resumed_at: Path | None) -> None:
-    """``config.json`` at the start of a run; a resume keeps the history and appends to it."""
+def write_config(out: Path, record: dict, resumed_at: Path | None, note: str = "") -> None:
+    """``config.json`` at the start of a run; a resume keeps the history and appends to it
+    (with the code that resumed, and ``note`` when it is not the code that wrote the checkpoint)."""
     path = out / "config.json"
     resumes = []
     if resumed_at is not None and path.is_file():
@@ -369,6 +379,8 @@ def write_config(out: Path, record: dict, resumed_at: Path | None) -> None:
                 "from_step": step,
                 "world": record["world"],
                 "argv": record["argv"],
+                "code": record["code"],
+                **({"code_change": note} if note else {}),
             }
         )
     atomic_write(path, json.dumps({**record, "resumes": resumes}, indent=2) + "\n")

@@ -11,6 +11,8 @@
 - A data-loader worker SIGKILLed → one line saying what to do, nothing of the job left running.
 - A Slurm job preempted (SIGTERM) and requeued with no ``--out`` → it resumes in its directory.
 - A second run given a run directory a live run writes → refused at once, the first unaffected.
+- A resume with other code → said in one line and recorded; with another model definition →
+  refused.
 """
 
 from __future__ import annotations
@@ -378,3 +380,45 @@ def test_a_second_run_in_a_live_run_directory_is_refused(tmp_path, gluon_file):
     again = run(command.replace("--steps 300", "--steps 305"))
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"resuming from {out / 'checkpoint.pt'}" in (out / "train.log").read_text()
+
+
+def test_a_resume_with_other_code_is_said_and_recorded(tmp_path, gluon_file):
+    """User report row 12: a run resumed after the code changed (and generated from) said
+    nothing and recorded no code version; now every checkpoint and config.json entry records
+    it, a resume by other code says so in one line and records it, a checkpoint of another
+    model definition is refused, and one from before versions were kept is resumed with a
+    warning."""
+    out = tmp_path / "run"
+    mpgan = (
+        f"python -m distributed.train mpgan --data {gluon_file} --eval-jets 20 --batch-size 4 "
+        f"--no-evaluate --loader-workers 0 --engine torch --out {out}"
+    )
+    assert run(f"{mpgan} --steps 2").returncode == 0
+    code = json.loads((out / "config.json").read_text())["code"]
+    assert code["model_version"] == 1 and len(code["commit"].removesuffix("+dirty")) == 40
+    path = out / "checkpoint.pt"
+    assert torch.load(path, weights_only=False)["config"]["code"] == code
+
+    def rewrite(change) -> None:
+        state = torch.load(path, weights_only=False)
+        change(state["config"])
+        torch.save(state, path)
+
+    rewrite(lambda config: config["code"].update(model_version=0))
+    before = snapshot(out)
+    refused = run(f"{mpgan} --steps 4")
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    (line,) = error_lines(refused)
+    assert "was written by model definition 0" in line and "definition 1" in line, line
+    assert snapshot(out) == before
+
+    rewrite(lambda config: config["code"].update(model_version=1, commit="0f0a8d7"))
+    assert run(f"{mpgan} --steps 4").returncode == 0
+    change = f"{path} was written by commit 0f0a8d7 (package 0.1.0), resumed by commit"
+    assert change in (out / "train.log").read_text()
+    (resumed,) = json.loads((out / "config.json").read_text())["resumes"]
+    assert resumed["code_change"].startswith(change) and resumed["code"] == code
+
+    rewrite(lambda config: config.pop("code"))  # a checkpoint of the code before 2026-12-06
+    assert run(f"{mpgan} --steps 6").returncode == 0
+    assert f"{path} records no code version" in (out / "train.log").read_text()
