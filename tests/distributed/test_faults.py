@@ -9,6 +9,7 @@
 - The run directory's file system full mid-run or from the start → one line, the previous
   checkpoint intact; with space freed the same command resumes.
 - A data-loader worker SIGKILLed → one line saying what to do, nothing of the job left running.
+- A rank SIGKILLed under horovodrun or torchrun → the job ends, no process of it left running.
 - A Slurm job preempted (SIGTERM) and requeued with no ``--out`` → it resumes in its directory.
 - A second run given a run directory a live run writes → refused at once, the first unaffected.
 - A resume with other code → said in one line and recorded; with another model definition →
@@ -422,3 +423,48 @@ def test_a_resume_with_other_code_is_said_and_recorded(tmp_path, gluon_file):
     rewrite(lambda config: config.pop("code"))  # a checkpoint of the code before 2026-12-06
     assert run(f"{mpgan} --steps 6").returncode == 0
     assert f"{path} records no code version" in (out / "train.log").read_text()
+
+
+def job_processes(tag: str) -> list[psutil.Process]:
+    """The live processes whose environment carries ``JOB_TAG=tag`` (every process a job
+    started inherits it: ranks, forkservers, loader workers, resource trackers)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("JOB_TAG") == tag and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@pytest.mark.parametrize(
+    "launcher, variable",
+    [("horovodrun -np 2 -H localhost:2 python", "OMPI_COMM_WORLD_RANK"),
+     ("torchrun --standalone --nproc-per-node 2", "RANK")],
+)  # fmt: skip
+def test_a_killed_rank_ends_the_job_and_leaves_no_process(tmp_path, gluon_file, launcher, variable):
+    """User reports rows 1 and 2: rank 1 SIGKILLed (as by the out-of-memory killer) ended the
+    job in seconds but left its forkserver, loader worker and resource tracker running,
+    re-parented to init; now nothing of the job is left."""
+    out, log, tag = tmp_path / "run", tmp_path / "job.log", f"{tmp_path.name}-{variable}"
+    job = start(
+        f"{launcher} -m distributed.train mpgan --data {gluon_file} --eval-jets 20 "
+        f"--batch-size 4 --log-every 1 --no-evaluate --loader-workers 1 --steps 2000 "
+        f"--epochs 1000 --out {out}",
+        log,
+        {"JOB_TAG": tag},
+    )
+    try:
+        wait_for(lambda: rows(out / "metrics.csv") >= 11, job, log)
+        helpers = [" ".join(p.cmdline()) for p in job_processes(tag)]
+        assert sum("multiprocessing.forkserver" in c for c in helpers) >= 4, helpers  # + workers
+        worker(job, variable, 1).send_signal(signal.SIGKILL)
+        assert job.wait(timeout=60) != 0
+    finally:
+        if job.poll() is None:
+            job.kill()
+    deadline = time.monotonic() + 15  # the loader workers notice within a second
+    while left := job_processes(tag):
+        assert time.monotonic() < deadline, [p.cmdline() for p in left]
+        time.sleep(0.5)
