@@ -107,6 +107,14 @@ def init_rank(
     return engine, info
 
 
+def leave_world() -> None:
+    """Leave the torch.distributed process group, if this process is in one, before it exits on
+    an error: with the group still up, Gloo's threads made half of such exits abort (``terminate
+    called without an active exception``, SIGABRT), and torchrun named that the root cause."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 class _RankFilter(logging.Filter):
     """Stamps each record with the current rank and size (an elastic reset can change them) and
     lets rank 0 log from INFO up, the other ranks warnings only (``root_only``: nothing)."""

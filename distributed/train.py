@@ -62,7 +62,7 @@ from distributed.loop import train
 from distributed.options import TrainOptions, batch_per_rank
 from distributed.provenance import code_version, resume_note
 from distributed.rundir import claim_run_dir
-from distributed.runtime import init_rank, setup_logging
+from distributed.runtime import init_rank, leave_world, setup_logging
 from events.files import atomic_write, read_checkpoint
 
 log = logging.getLogger("distributed.train")
@@ -445,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(spec, args)
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"distributed.train: error: {err}", file=sys.stderr)
+        leave_world()
         return 2
     except (RuntimeError, ConnectionResetError) as err:  # a data-loader worker killed
         if isinstance(err.__context__, SystemExit):  # SIGTERM inside torch.save's zip writer
