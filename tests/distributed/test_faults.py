@@ -11,6 +11,7 @@
 - A data-loader worker SIGKILLed → one line saying what to do, nothing of the job left running.
 - A rank SIGKILLed under horovodrun or torchrun → the job ends, no process of it left running.
 - A bad input under torchrun → every rank exits with its line, none aborts.
+- The README's torchrun rendezvous port held by a listener that never answers → one line.
 - A Slurm job preempted (SIGTERM) and requeued with no ``--out`` → it resumes in its directory.
 - A second run given a run directory a live run writes → refused at once, the first unaffected.
 - A resume with other code → said in one line and recorded; with another model definition →
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -484,3 +486,27 @@ def test_a_bad_input_under_torchrun_exits_without_an_abort(tmp_path):
         assert "no such JetNet file" in proc.stderr
         assert "terminate called" not in proc.stderr and "SIGABRT" not in proc.stderr
         assert "exitcode  : 2" in proc.stderr, proc.stderr[-3000:]
+
+
+def test_a_rendezvous_port_held_by_another_program_fails_in_one_line(tmp_path, calorimeter_file):
+    """User report row 4: the README's two-node torchrun command with its c10d endpoint's port
+    held by a listener that accepts and never answers printed nothing for 151 s; with the
+    README's ``c10d-checked`` it fails in one line naming the endpoint, in about 10 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    command = readme_command("GLOO_SOCKET_IFNAME=eth0 torchrun --nnodes 2")
+    assert "--rdzv-backend c10d-checked --rdzv-endpoint host1:29400" in command
+    out = tmp_path / "run"
+    command = command.removeprefix("GLOO_SOCKET_IFNAME=eth0 ").replace("--out runs/gvae-2n", "")
+    command = command.replace("host1:29400", f"127.0.0.1:{port}")
+    command += f" --data {calorimeter_file} {GVAE} --steps 2 --out {out}"
+    try:
+        started = time.monotonic()
+        proc = run(command, timeout=120)
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    (line,) = error_lines(proc)
+    assert f"endpoint 127.0.0.1:{port} accepts connections but does not answer" in line, line
+    assert elapsed < 60 and not out.exists()
