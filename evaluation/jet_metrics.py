@@ -130,6 +130,32 @@ def physical_jets(jets: np.ndarray) -> np.ndarray:
     return jets
 
 
+def degenerate_jets(jets: np.ndarray) -> str:
+    """Why jetnet's metrics of (or against) ``jets`` [N, P, 3 or 4 (mask)] cannot mean anything,
+    in one line; "" when they can.
+
+    - at most half the jets distinct (a file of copies): COV and MMD count matches of copies,
+      and a real-vs-real baseline of copies reads as mode collapse;
+    - no jet with two particles: every jet mass is 0 and the EFPs are degenerate (their
+      covariance singular), so W1M, W1EFP, FPD and KPD measure nothing.
+    """
+    jets = physical_jets(jets)
+    problems = []
+    distinct = len(np.unique(jets.reshape(len(jets), -1), axis=0))
+    if distinct <= len(jets) // 2:
+        problems.append(
+            f"only {distinct} of {len(jets)} jets are distinct (COV, MMD and the real-vs-real "
+            "baseline count copies)"
+        )
+    particles = (jets[..., 2] > 0).sum(1)
+    if particles.max(initial=0) < 2:
+        problems.append(
+            "no jet has two particles (every jet mass is 0, the EFPs are degenerate: W1M, W1EFP, "
+            "FPD and KPD measure nothing)"
+        )
+    return "; ".join(problems)
+
+
 def relative_jet_mass(jets: np.ndarray) -> np.ndarray:
     """Relative jet mass m/pT_jet [N] of massless particles; jets [N, P, 3 or 4 (mask)]."""
     weight = jets[..., 3] if jets.shape[-1] > 3 else 1.0

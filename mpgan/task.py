@@ -38,7 +38,7 @@ from torch.utils.data import default_collate
 
 from distributed.task import Phase
 from evaluation.fpnd import fpnd
-from evaluation.jet_metrics import MetricSizes, jet_metrics
+from evaluation.jet_metrics import MetricSizes, degenerate_jets, jet_metrics
 from evaluation.jetnet import N_PARTICLES
 from events.files import read_checkpoint
 from events.jetnet import read_jetnet
@@ -190,6 +190,8 @@ class MPGANTask:
         self.eval_real, self.eval_features = particles[split:], jet_features[split:]
         self.train_features = jet_features[:split]  # (pT, η, mass, n) of the training jets
         self.eval_samples = data.eval_samples
+        if problem := degenerate_jets(self.eval_real):
+            log.warning("%s: the held-out jets cannot be judged: %s", data.data, problem)
         self.metric_jets = data.metric_jets  # 0: jetnet's protocol
         generator, discriminator = build_generator(model), build_discriminator(model)
         maxima = feature_maxima(particles, data.normalisation)
