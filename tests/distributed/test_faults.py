@@ -10,6 +10,8 @@
   checkpoint intact; with space freed the same command resumes.
 - A data-loader worker SIGKILLed → one line saying what to do, nothing of the job left running.
 - A rank SIGKILLed under horovodrun or torchrun → the job ends, no process of it left running.
+- Horovod elastic, the MPGAN with a loader worker and ``--gloo``: a worker SIGKILLed → the
+  other finishes from the last commit.
 - A bad input under torchrun → every rank exits with its line, none aborts.
 - The README's torchrun rendezvous port held by a listener that never answers → one line.
 - A Slurm job preempted (SIGTERM) and requeued with no ``--out`` → it resumes in its directory.
@@ -510,3 +512,28 @@ def test_a_rendezvous_port_held_by_another_program_fails_in_one_line(tmp_path, c
     (line,) = error_lines(proc)
     assert f"endpoint 127.0.0.1:{port} accepts connections but does not answer" in line, line
     assert elapsed < 60 and not out.exists()
+
+
+def test_elastic_mpgan_with_a_loader_worker_survives_a_killed_worker(tmp_path, gluon_file):
+    """User report row 10: the README's elastic command with the MPGAN and ``--gloo``, one
+    worker SIGKILLed after 10 steps, made no step after step 12 and no message until killed at
+    200 s. The dead worker's loader worker and forkserver lived on and held its output pipes,
+    so Horovod's driver never saw it end (the GVAE, with no loader worker, survived). Now the
+    loader worker ends with its rank and the survivor finishes from the last commit."""
+    out, log = tmp_path / "elastic", tmp_path / "elastic.log"
+    proc = start(
+        "horovodrun -np 2 --min-np 1 --max-np 2 --gloo --network-interface lo "
+        "--host-discovery-script launch/discover_hosts.sh python -m distributed.train mpgan "
+        f"--elastic --commit-every 5 --data {gluon_file} --eval-jets 20 --batch-size 4 "
+        f"--loader-workers 1 --steps 40 --epochs 20 --log-every 1 --no-evaluate --out {out}",
+        log,
+    )
+    try:
+        wait_for(lambda: rows(out / "metrics.csv") >= 11, proc, log)  # header + step 10
+        worker(proc, "HOROVOD_RANK", 1).send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=120) == 0, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "world size now 1: continuing from the commit" in (out / "train.log").read_text()
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 40
