@@ -129,7 +129,7 @@ class RunLog:
         self.metrics_file.close()
         table = pd.read_csv(path, float_precision="round_trip")
         columns = list(table.columns) + [k for k in row if k not in table.columns]
-        table.reindex(columns=columns).to_csv(path, index=False)
+        atomic_write(path, table.reindex(columns=columns).to_csv(index=False))
         self.metrics_file = path.open("a", newline="")
         self.writer = csv.DictWriter(self.metrics_file, fieldnames=columns, restval="")
 
@@ -139,7 +139,7 @@ class RunLog:
             # round_trip: pandas' default float parser can be 1 ulp off, and the file is rewritten
             earlier = pd.read_csv(self.evaluations, float_precision="round_trip")
             row = pd.concat([earlier, row], ignore_index=True)
-        row.to_csv(self.evaluations, index=False)
+        atomic_write(self.evaluations, row.to_csv(index=False))
         for name, value in metrics.items():
             if math.isfinite(value):
                 self.tensorboard.add_scalar(f"eval/{name}", value, step)
@@ -158,12 +158,13 @@ class RunLog:
 
 
 def drop_records_after(out: Path, step: int) -> None:
-    """Remove the lines of steps after ``step`` from a run's metrics, timing and evaluations."""
+    """Remove the lines of steps after ``step`` from a run's metrics, timing and evaluations
+    (each file rewritten atomically: a kill leaves the old one or the new one)."""
     for name in ("metrics.csv", "evaluations.csv"):
         path = out / name
         if path.is_file() and path.stat().st_size:
             table = pd.read_csv(path, float_precision="round_trip")
-            table[table.step <= step].to_csv(path, index=False)
+            atomic_write(path, table[table.step <= step].to_csv(index=False))
     timing = out / "timing.jsonl"
     if timing.is_file():
         kept = []
@@ -173,4 +174,4 @@ def drop_records_after(out: Path, step: int) -> None:
                     kept.append(line + "\n")
             except json.JSONDecodeError:  # the last line of a killed process
                 continue
-        timing.write_text("".join(kept))
+        atomic_write(timing, "".join(kept))

@@ -69,6 +69,15 @@ log = logging.getLogger("distributed.train")
 T = TypeVar("T")
 
 ENTRY_POINTS = "lhc_graph_gen.models"
+# The write errors that end a run in one line, and what to do (the last checkpoint is intact).
+_AGAIN = "run the same command again: it resumes from the last checkpoint"
+WRITE_ERRORS = {
+    errno.ENOSPC: f"free some and {_AGAIN}",
+    errno.EDQUOT: f"free some (quota) and {_AGAIN}",
+    errno.EROFS: f"give --out a writable directory, or remount it and {_AGAIN}",
+    errno.EACCES: f"give --out a directory you may write, or fix its permissions and {_AGAIN}",
+    errno.EPERM: f"give --out a directory you may write, or fix its permissions and {_AGAIN}",
+}
 
 
 @dataclass(frozen=True)
@@ -454,13 +463,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"distributed.train: error: {loader_death(str(err))}", file=sys.stderr)
         return 1
-    except OSError as err:  # a full disk: one line; the last checkpoint is intact
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+    except OSError as err:  # a full disk, a read-only or forbidden run directory: one line
+        if err.errno not in WRITE_ERRORS:
             raise
         where = err.filename or "the run directory"
+        what = "no space left on device" if err.errno == errno.EDQUOT else os.strerror(err.errno)
         print(
-            f"distributed.train: error: {where}: no space left on device; free some and run "
-            "the same command again: it resumes from the last checkpoint",
+            f"distributed.train: error: {where}: {what.lower()}; {WRITE_ERRORS[err.errno]}",
             file=sys.stderr,
         )
         return 1

@@ -6,8 +6,8 @@
   checkpoint.
 - The whole job SIGKILLed between the temporary checkpoint file and its rename → the previous
   checkpoint loads and ``--resume`` continues exactly.
-- The run directory's file system full mid-run or from the start → one line, the previous
-  checkpoint intact; with space freed the same command resumes.
+- The run directory's file system full mid-run or from the start, or read-only → one line, the
+  previous checkpoint intact; with space freed (writable again) the same command resumes.
 - A data-loader worker SIGKILLed → one line saying what to do, nothing of the job left running.
 - A rank SIGKILLed under horovodrun or torchrun → the job ends, no process of it left running.
 - Horovod elastic, the MPGAN with a loader worker and ``--gloo``: a worker SIGKILLed → the
@@ -287,6 +287,29 @@ def test_a_disk_full_from_the_start_fails_in_one_line(small_disk, calorimeter_fi
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     (line,) = error_lines(proc)
     assert "no space left on device" in line
+
+
+def test_a_read_only_run_directory_fails_in_one_line_and_resumes_when_writable(
+    small_disk, calorimeter_file
+):
+    """A run directory whose file system became read-only (a remount after disk errors): one
+    line naming the file and the cause, nothing changed; writable again, the run resumes."""
+    disk, resize = small_disk
+    resize(64)
+    out = disk / "run"
+    command = f"python -m distributed.train gvae --data {calorimeter_file} {GVAE} --out {out}"
+    assert run(f"{command} --steps 2").returncode == 0
+    before = snapshot(out)
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    proc = run(f"{command} --steps 4")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    (line,) = error_lines(proc)
+    assert f"{out}" in line and "read-only file system" in line, line
+    subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+    assert snapshot(out) == before
+    assert run(f"{command} --steps 4").returncode == 0
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 4
 
 
 def test_a_killed_loader_worker_fails_in_one_line(tmp_path, gluon_file):
