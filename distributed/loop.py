@@ -80,6 +80,7 @@ class Run:
     resume: bool = False
     position: Position = field(default_factory=Position)
     last_step: float = math.inf  # the run's last step on this world
+    checkpointed: int = -1  # the step checkpoint.pt holds (-1: none of this timeline)
     log: RunLog | None = None
     best: BestModel | None = None
     sums: dict[str, torch.Tensor] = field(default_factory=dict)  # metrics since the last log
@@ -139,6 +140,7 @@ def train(
             out / "checkpoint.pt", task.models, run.optimizers, run.updater.scalers,
             engine.rank, engine.size, seed,
         )  # fmt: skip
+        run.checkpointed = run.position.step
     log.info(
         "%s%s: %d epoch(s) on %d rank(s) (%s); amp %s; %d loader worker(s)",
         f"{cfg.steps} step(s)" if cfg.steps else "training",
@@ -286,7 +288,11 @@ def open_records(run: Run) -> None:
 
 
 def checkpoint(run: Run) -> None:
-    """Collective: every rank's random streams go to rank 0, which writes ``checkpoint.pt``."""
+    """Collective: every rank's random streams go to rank 0, which writes ``checkpoint.pt`` —
+    once per step (cadences that meet, an epoch's end on a checkpoint step: one write)."""
+    if run.position.step == run.checkpointed:  # (the same on every rank)
+        return
+    run.checkpointed = run.position.step
     rngs = run.engine.allgather_object(rng_state())
     if run.engine.rank == 0 and run.out is not None:
         extra = {"epoch": run.position.epoch, "config": run.config_record}
@@ -311,6 +317,7 @@ def on_reset(run: Run, state: Any) -> None:
     if run.log:  # reopened by run_epochs: records after the commit are dropped
         run.log.close()
         run.log = run.best = None
+    run.checkpointed = -1  # the steps after the commit are redone: their checkpoints too
     reseed(run.seed, run.engine.rank, state.position.step)
     for name, scaler in run.updater.scalers.items():
         scaler.load_state_dict(state.scalers[name])

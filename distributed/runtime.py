@@ -145,3 +145,13 @@ def setup_logging(engine: Engine, log_file: Path | None = None) -> None:
         handlers=handlers,
         force=True,
     )
+
+
+def reset_logging() -> None:
+    """Remove and close the handlers :func:`setup_logging` installed (they ask the engine for
+    the rank, and one holds the run's ``train.log`` open): a process may train again."""
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        if any(isinstance(f, _RankFilter) for f in handler.filters):
+            root.removeHandler(handler)
+            handler.close()

@@ -62,7 +62,7 @@ from distributed.loop import train
 from distributed.options import TrainOptions, batch_per_rank
 from distributed.provenance import code_version, resume_note
 from distributed.rundir import claim_run_dir
-from distributed.runtime import init_rank, leave_world, setup_logging
+from distributed.runtime import init_rank, leave_world, reset_logging, setup_logging
 from events.files import atomic_write, read_checkpoint
 
 log = logging.getLogger("distributed.train")
@@ -325,6 +325,7 @@ def run(spec: ModelSpec, args: argparse.Namespace) -> int:
         log.info("%s: done; outputs in %s/", args.model, out)
     if lock is not None:
         lock.close()
+    leave_world()  # (a process may run again: in-process tests)
     return 0
 
 
@@ -475,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+        reset_logging()
 
 
 if __name__ == "__main__":
