@@ -35,7 +35,7 @@ from distributed.config import HelpFormatter, add_dataclass_arguments, dataclass
 from distributed.engine import Engine
 from distributed.runtime import RankInfo, init_rank, setup_logging
 from distributed.update import Updater
-from events.files import atomic_write
+from storage.files import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ import torch
 
 from distributed.runtime import seed_rank
 from distributed.sampler import Position
-from events.files import atomic_write, read_checkpoint
+from storage.files import atomic_write, read_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def save_checkpoint(
     extra: dict,
 ) -> None:
     """Write the checkpoint (rank 0 only; ``rng``: every rank's :func:`rng_state`, by rank),
-    atomically (:func:`events.files.atomic_write`)."""
+    atomically (:func:`storage.files.atomic_write`)."""
     state = {
         "models": {k: m.state_dict() for k, m in models.items()},
         "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
@@ -99,7 +99,7 @@ def load_checkpoint(
     seed: int,
 ) -> Position:
     """Restore what :func:`save_checkpoint` wrote (call on every rank); returns the position.
-    Raises ``ValueError`` for a damaged or cut-short file (:func:`events.files.read_checkpoint`).
+    Raises ``ValueError`` for a damaged or cut-short file (:func:`storage.files.read_checkpoint`).
     """
     state = read_checkpoint(path)
     for name, model in models.items():

@@ -21,7 +21,7 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from distributed.task import Task
-from events.files import atomic_write, read_checkpoint
+from storage.files import atomic_write, read_checkpoint
 
 log = logging.getLogger(__name__)
 

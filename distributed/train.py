@@ -63,7 +63,7 @@ from distributed.options import TrainOptions, batch_per_rank
 from distributed.provenance import code_version, resume_note
 from distributed.rundir import claim_run_dir
 from distributed.runtime import init_rank, leave_world, reset_logging, setup_logging
-from events.files import atomic_write, read_checkpoint
+from storage.files import atomic_write, read_checkpoint
 
 log = logging.getLogger("distributed.train")
 T = TypeVar("T")

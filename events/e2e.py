@@ -11,7 +11,7 @@ HDF5 (``quark-gluon_data-set_n139306.hdf5``)::
 
 :func:`read_e2e` reads either into channels-first images [N, 3, H, W] and a table of labels;
 images stored the other way round (channels first in HDF5, channels last in parquet) are read
-too. Damaged, cut-short or locked files fail in one line naming the file (:mod:`events.files`).
+too. Damaged, cut-short or locked files fail in one line naming the file (:mod:`storage.files`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from events.files import atomic_write, open_hdf5, read_dataset, read_parquet
+from storage.files import atomic_write, open_hdf5, read_dataset, read_parquet
 
 PARQUET_SUFFIXES = (".parquet",)
 HDF5_SUFFIXES = (".h5", ".hdf5")
@@ -46,7 +46,7 @@ def _nested_list(images: np.ndarray) -> pa.Array:
 
 def write_e2e(path: Path, images: np.ndarray, labels: dict[str, np.ndarray]) -> None:
     """Write images [N, 3, H, W] and labels (pt, m0, y) in the suffix's layout, atomically
-    (:func:`events.files.atomic_write`)."""
+    (:func:`storage.files.atomic_write`)."""
     path = Path(path)
     validate_images(images, str(path))
     missing = [k for k in LABELS if k not in labels]

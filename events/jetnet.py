@@ -24,8 +24,8 @@ import h5py
 import numpy as np
 
 from evaluation.jetnet import N_PARTICLES
-from events.files import atomic_write, open_hdf5, read_dataset
 from events.jet import ETA, PHI, PT, Jet, wrap_phi
+from storage.files import atomic_write, open_hdf5, read_dataset
 
 log = logging.getLogger(__name__)
 # Far beyond any jet's particles (JetNet's maxima: |ηrel| 1.62, |φrel| 0.52, pTrel 0.89): a real
@@ -70,7 +70,7 @@ def write_jetnet(
     provenance: str | None = None,
     extra: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Write a JetNet-layout HDF5 file atomically (:func:`events.files.atomic_write`), masked
+    """Write a JetNet-layout HDF5 file atomically (:func:`storage.files.atomic_write`), masked
     particles zeroed.
 
     ``provenance`` (e.g. the generator settings as JSON) is stored as the ``provenance``
@@ -106,7 +106,7 @@ def read_jetnet(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``(particle_features [N, P, 4], jet_features [N, 4])`` as float32.
     Raises ``FileNotFoundError`` or ``ValueError`` naming the file and the problem (also a file
-    cut short, damaged or locked by a writer: :mod:`events.files`).
+    cut short, damaged or locked by a writer: :mod:`storage.files`).
     """
     with open_hdf5(path, "JetNet") as f:
         particle_features = read_dataset(f, "particle_features").astype(np.float32)

@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from events.files import atomic_write
 from graphgan.data import VARIANTS, load_graphs
 from graphgan.images import FASHION_MNIST
 from graphgan.monet import MoNet
+from storage.files import atomic_write
 
 log = logging.getLogger("graphgan.classifier")
 

@@ -28,8 +28,8 @@ import torch
 from tqdm import tqdm
 
 from evaluation.fpnd import gaussian_frechet_distance
-from events.files import read_torch_file
 from graphgan.monet import FEATURES, MoNet, load_legacy
+from storage.files import read_torch_file
 
 GENERATED = 8192  # graphs per GFD (graph-gan's fid_eval_size)
 BATCH = 64

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from skimage.segmentation import slic
 
-from events.files import read_torch_file
 from graphgan.images import SIDE
+from storage.files import read_torch_file
 
 NODES = 75
 

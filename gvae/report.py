@@ -31,7 +31,6 @@ from tqdm import tqdm
 
 from evaluation.emd import EMD_R, event_emds
 from events.detector import CHANNELS, DetectorOptions
-from events.files import read_checkpoint
 from gvae.hits import (
     HitGraphOptions,
     features_to_hits,
@@ -40,6 +39,7 @@ from gvae.hits import (
     load_event_hits,
 )
 from gvae.model import GVAE, GVAEModelOptions
+from storage.files import read_checkpoint
 
 log = logging.getLogger("gvae.report")
 

@@ -65,9 +65,9 @@ from distributed.config import HelpFormatter
 from distributed.options import TrainOptions
 from distributed.options import batch_per_rank as trainer_batch_per_rank
 from distributed.train import model_names
-from events.files import read_checkpoint
 from launch.environment import MALLOC, horovod_env
 from launch.timing import read_timing, summarise_timing
+from storage.files import read_checkpoint
 
 log = logging.getLogger("launch.scaling")
 

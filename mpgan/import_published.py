@@ -44,11 +44,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from events.files import atomic_write, read_state_dict
 from mpgan.model import MPGANModelOptions
 from mpgan.networks import build_generator
 from mpgan.rows import BY_DIRECTORY, Row
 from mpgan.task import DEFAULT_DATA, MPGANOptions
+from storage.files import atomic_write, read_state_dict
 
 log = logging.getLogger("mpgan.import_published")
 

@@ -46,11 +46,11 @@ import pandas as pd
 from evaluation.fpnd import FPND_JETS, fpnd
 from evaluation.jet_metrics import MetricSizes, jet_metrics, physical_jets, relative_jet_mass
 from evaluation.jetnet import N_PARTICLES
-from events.files import atomic_write
 from events.jetnet import read_jetnet
 from mpgan.import_published import import_published
 from mpgan.rows import METRICS, PUBLISHED, ROWS, SCALES, Row, row_of
 from mpgan.task import MPGANTask
+from storage.files import atomic_write
 
 log = logging.getLogger("mpgan.table2")
 

@@ -40,7 +40,6 @@ from distributed.task import Phase
 from evaluation.fpnd import fpnd
 from evaluation.jet_metrics import MetricSizes, degenerate_jets, jet_metrics
 from evaluation.jetnet import N_PARTICLES
-from events.files import read_checkpoint
 from events.jetnet import read_jetnet
 from mpgan.data import NORMALISATIONS, JetDataset, denormalise, feature_maxima
 from mpgan.jet_report import plot_distributions, region_report
@@ -49,6 +48,7 @@ from mpgan.model import MPGANModelOptions
 from mpgan.model import autocast_dtype as model_autocast_dtype
 from mpgan.networks import build_discriminator, build_generator
 from mpgan.rows import row_of
+from storage.files import read_checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -119,7 +119,9 @@ def test_non_finite_gradients_skip_the_update_and_stop_the_run(tmp_path, gluon_f
         assert result["skipped_updates"] == 4  # D and G, two steps
         after = task.models["generator"].state_dict()
         assert all(torch.equal(before[k], after[k]) for k in before)
-        with pytest.raises(FloatingPointError, match="4 consecutive non-finite gradients: stopping"):
+        with pytest.raises(
+            FloatingPointError, match="4 consecutive non-finite gradients: stopping"
+        ):
             stop = TrainOptions(steps=5, max_nonfinite=3, **options)
             train(task, stop, engine, info, None, 0, {})
     finally:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from events.files import read_state_dict
 from mpgan.import_published import import_published, main
 from mpgan.model import MPGANModelOptions
 from mpgan.networks import build_discriminator, build_generator
 from mpgan.rows import ROWS, row_of
+from storage.files import read_state_dict
 from tests.mpgan import published_networks as published
 
 GENERATOR_DIRS = [row.directory for row in ROWS if row.directory != "graphcnn"] + ["graphcnn"]

@@ -15,8 +15,8 @@ import torch
 
 from evaluation.jet_metrics import physical_jets
 from events.e2e import read_e2e, write_e2e
-from events.files import atomic_write, read_checkpoint
 from events.jetnet import read_jetnet, write_jetnet
+from storage.files import atomic_write, read_checkpoint
 
 
 def jetnet_arrays(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
