@@ -5,7 +5,8 @@
     (--resume: load the checkpoint on every rank) broadcast parameters and optimizer state
     shard the data: ShardedSampler (same global order for a seed, whatever the world size)
     DataLoader workers collate batches while the step runs (on-the-fly batching)
-    per step (train_step): lr = base · lr_factor (distributed.options) → autocast → task.step
+    per step (train_step, then record_step): lr = base · lr_factor (distributed.options) →
+              autocast → task.step
               → per phase (distributed.update): freeze the other models → scale → backward →
               averaged gradients → unscale → skip if non-finite → clip → step → scaler.update
     rank 0: progress bar, metrics.csv, timing.jsonl, TensorBoard (distributed.records);
@@ -189,7 +190,7 @@ def run_epochs(run: Run, state: Any) -> None:
         steps = int(min(sampler.steps_left(), step_limit - run.position.step))
         with Prefetcher(loader) if prefetch else nullcontext(iter(loader)) as batches:
             for _ in range(steps):
-                train_step(run, batches)
+                record_step(run, train_step(run, batches))
                 step = run.position.step
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                     checkpoint(run)
@@ -209,10 +210,25 @@ def run_epochs(run: Run, state: Any) -> None:
     state.position = run.position
 
 
-def train_step(run: Run, batches: Any) -> None:
-    """One optimizer step of every model the task trains (all its phases), and its records:
-    the batch from ``batches``, the learning rates at this position, the task's step under
-    autocast, the metrics averaged over ranks on logging steps, one timing line."""
+@dataclass(frozen=True)
+class StepRecord:
+    """What one step measured: where it ended, its timing (``step_time`` and its parts, seconds)
+    and, on logging steps, the task's metrics averaged over ranks (else None)."""
+
+    step: int
+    epoch: int
+    seconds: dict[str, float]
+    averaged: dict[str, float] | None
+
+
+def train_step(run: Run, batches: Any) -> StepRecord:
+    """One optimizer step of every model the task trains (all its phases): the batch from
+    ``batches``, the learning rates at this position, the task's step under autocast, and the
+    metrics averaged over ranks on logging steps; returns what it measured.
+
+    Raises:
+        FloatingPointError: ``--max-nonfinite`` updates in a row had non-finite gradients.
+    """
     cfg, position, updater = run.cfg, run.position, run.updater
     start = time.perf_counter()
     batch = next(batches)  # wait for the collated batch
@@ -249,11 +265,17 @@ def train_step(run: Run, batches: Any) -> None:
         "copy": copied - loaded,
         "communication": updater.communication,
     }
+    return StepRecord(run.position.step, run.position.epoch, seconds, averaged)
+
+
+def record_step(run: Run, record: StepRecord) -> None:
+    """Rank 0's records of a step: its timing line, the averaged metrics on logging steps, the
+    progress bar."""
     if run.log:
-        run.log.timing(run.position.step, run.position.epoch, seconds, run.sampler.global_batch)
-        if averaged:
-            run.log.metrics(run.position.step, run.position.epoch, averaged)
-            shown = {k: f"{v:.3g}" for k, v in averaged.items() if k in PROGRESS_METRICS}
+        run.log.timing(record.step, record.epoch, record.seconds, run.sampler.global_batch)
+        if record.averaged:
+            run.log.metrics(record.step, record.epoch, record.averaged)
+            shown = {k: f"{v:.3g}" for k, v in record.averaged.items() if k in PROGRESS_METRICS}
             run.bar.set_postfix(shown)
     if run.bar:
         run.bar.update(1)
