@@ -467,14 +467,18 @@ def job_processes(tag: str) -> list[psutil.Process]:
 
 
 @pytest.mark.parametrize(
-    "launcher, variable",
-    [("horovodrun -np 2 -H localhost:2 python", "OMPI_COMM_WORLD_RANK"),
-     ("torchrun --standalone --nproc-per-node 2", "RANK")],
+    "launcher, variable, named",
+    [("horovodrun -np 2 -H localhost:2 python", "OMPI_COMM_WORLD_RANK",
+      r"process rank 1 with PID \d+ on node \S+ exited on signal 9 \(Killed\)"),
+     ("torchrun --standalone --nproc-per-node 2", "RANK",
+      r"rank\s+: 1 \(local_rank: 1\)\s+exitcode\s+: -9 \(pid: \d+\)\s+\(SIGKILL\)")],
 )  # fmt: skip
-def test_a_killed_rank_ends_the_job_and_leaves_no_process(tmp_path, gluon_file, launcher, variable):
+def test_a_killed_rank_ends_the_job_and_leaves_no_process(
+    tmp_path, gluon_file, launcher, variable, named
+):
     """User reports rows 1 and 2: rank 1 SIGKILLed (as by the out-of-memory killer) ended the
-    job in seconds but left its forkserver, loader worker and resource tracker running,
-    re-parented to init; now nothing of the job is left."""
+    job in seconds, the launcher naming the rank and the signal, but left its forkserver,
+    loader worker and resource tracker running, re-parented to init; now nothing is left."""
     out, log, tag = tmp_path / "run", tmp_path / "job.log", f"{tmp_path.name}-{variable}"
     job = start(
         f"{launcher} -m distributed.train mpgan --data {gluon_file} --eval-jets 20 "
@@ -492,6 +496,7 @@ def test_a_killed_rank_ends_the_job_and_leaves_no_process(tmp_path, gluon_file, 
     finally:
         if job.poll() is None:
             job.kill()
+    assert re.search(named, log.read_text()), log.read_text()[-3000:]
     deadline = time.monotonic() + 15  # the loader workers notice within a second
     while left := job_processes(tag):
         assert time.monotonic() < deadline, [p.cmdline() for p in left]
