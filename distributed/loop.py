@@ -64,7 +64,12 @@ PROGRESS_METRICS = ("total", "loss_d", "loss_g")  # shown next to the progress b
 @dataclass
 class Run:
     """A training in progress on this rank: what it trains and with what, where it stands in
-    the data, and rank 0's records (``out`` None: nothing is written, as in a benchmark)."""
+    the data, and rank 0's records (``out`` None: nothing is written, as in a benchmark).
+
+    Where it stands lives in one place, ``state`` (Horovod's habit): ``state.position``, read
+    and written as ``run.position``; for an elastic run ``state`` is the
+    ``hvd.elastic.TorchState`` that commits and restores it with the models and optimizers.
+    """
 
     task: Task
     cfg: TrainOptions
@@ -79,7 +84,7 @@ class Run:
     out: Path | None = None
     config_record: dict = field(default_factory=dict)
     resume: bool = False
-    position: Position = field(default_factory=Position)
+    state: Any = field(default_factory=lambda: LocalState(Position()))
     last_step: float = math.inf  # the run's last step on this world
     checkpointed: int = -1  # the step checkpoint.pt holds (-1: none of this timeline)
     log: RunLog | None = None
@@ -87,6 +92,14 @@ class Run:
     sums: dict[str, torch.Tensor] = field(default_factory=dict)  # metrics since the last log
     counts: dict[str, int] = field(default_factory=dict)  # steps that reported each one
     bar: tqdm | None = None
+
+    @property
+    def position(self) -> Position:
+        return self.state.position
+
+    @position.setter
+    def position(self, position: Position) -> None:
+        self.state.position = position
 
 
 def prepare(
@@ -151,15 +164,13 @@ def train(
     per_rank, sampler = run.sampler.batch_size, run.sampler
     log_scaling(cfg, engine.size, per_rank, sampler.steps_per_epoch(), run.base_lrs)
     if cfg.elastic:  # distributed: Horovod elastic, the state in one hvd.elastic.TorchState
-        state = engine.run_elastic(
+        engine.run_elastic(
             partial(run_epochs, run), task.models, run.optimizers, partial(on_reset, run),
             position=run.position, scalers=scaler_states(run),
         )  # fmt: skip
     else:
         engine.broadcast_state(task.models, run.optimizers)  # distributed: rank 0's state
-        state = _LocalState(run.position)
-        run_epochs(run, state)
-    run.position = state.position
+        run_epochs(run, run.state)
     return finish(run)
 
 
@@ -167,7 +178,7 @@ def run_epochs(run: Run, state: Any) -> None:
     """The steps from ``state.position`` to the end, with the checkpoints, evaluations and
     elastic commits at their cadences (again from the last commit after an elastic reset)."""
     engine, cfg, sampler = run.engine, run.cfg, run.sampler
-    run.position = state.position
+    run.state = state  # (elastic: the TorchState, the position in it restored after a reset)
     open_records(run)
     sampler.rank, sampler.size = engine.rank, engine.size  # distributed: this world's shares
     sampler.batch_size = batch_per_rank(cfg, engine.size, strict=False)
@@ -198,7 +209,7 @@ def run_epochs(run: Run, state: Any) -> None:
                     checkpoint(run)
                     evaluate(run)  # (the last evaluation follows the loop)
                 if cfg.elastic and step % cfg.commit_every == 0:
-                    state.position, state.scalers = run.position, scaler_states(run)
+                    state.scalers = scaler_states(run)
                     state.commit()  # distributed: the point a lost worker rolls back to
         epoch_done = run.position.consumed + sampler.global_batch > sampler.length
         if epoch_done:
@@ -207,7 +218,6 @@ def run_epochs(run: Run, state: Any) -> None:
         if epoch_done and every == "epochs" and n_every and run.position.step < run.last_step:
             if run.position.epoch % n_every == 0:
                 evaluate(run)
-    state.position = run.position
 
 
 @dataclass(frozen=True)
@@ -383,8 +393,8 @@ def finish(run: Run) -> dict[str, float]:
     return results
 
 
-class _LocalState:
-    """Where a non-elastic run keeps its position (elastic: in ``hvd.elastic.TorchState``)."""
+class LocalState:
+    """Where a non-elastic run keeps its position (elastic: ``hvd.elastic.TorchState``)."""
 
     def __init__(self, position: Position) -> None:
         self.position = position
