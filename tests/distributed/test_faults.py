@@ -77,6 +77,20 @@ def worker(launcher: subprocess.Popen, variable: str, rank: int) -> psutil.Proce
     raise AssertionError(f"no worker with {variable}={rank}")
 
 
+def survive_a_killed_worker(
+    proc: subprocess.Popen, log: Path, metrics: Path, after_step: int, timeout: float
+) -> None:
+    """An elastic job: SIGKILL Horovod rank 1 once ``metrics`` has ``after_step`` rows, then
+    the job must finish (exit 0) within ``timeout`` seconds."""
+    try:
+        wait_for(lambda: rows(metrics) >= after_step + 1, proc, log)  # (+ the header)
+        worker(proc, "HOROVOD_RANK", 1).send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=timeout) == 0, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def models(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, weights_only=False)["models"]["gvae"]
 
@@ -90,13 +104,7 @@ def test_readme_elastic_command_survives_a_killed_worker(tmp_path, calorimeter_f
     assert "--commit-every 20 --out runs/elastic" in command
     train = f"--data {calorimeter_file} {GVAE} --steps 60 --epochs 20"  # 5 steps per epoch
     proc = start(command.replace("--out runs/elastic", f"--out {out} {train}"), log)
-    try:
-        wait_for(lambda: rows(out / "metrics.csv") >= 26, proc, log)  # header + step 25
-        worker(proc, "HOROVOD_RANK", 1).send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=240) == 0, log.read_text()[-3000:]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    survive_a_killed_worker(proc, log, out / "metrics.csv", after_step=25, timeout=240)
     text = (out / "train.log").read_text()
     commit = int(re.search(r"world size now 1: continuing from the commit at step (\d+)", text)[1])
     assert commit in (20, 40)
@@ -556,12 +564,6 @@ def test_elastic_mpgan_with_a_loader_worker_survives_a_killed_worker(tmp_path, g
         f"--loader-workers 1 --steps 40 --epochs 20 --log-every 1 --no-evaluate --out {out}",
         log,
     )
-    try:
-        wait_for(lambda: rows(out / "metrics.csv") >= 11, proc, log)  # header + step 10
-        worker(proc, "HOROVOD_RANK", 1).send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=120) == 0, log.read_text()[-3000:]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    survive_a_killed_worker(proc, log, out / "metrics.csv", after_step=10, timeout=120)
     assert "world size now 1: continuing from the commit" in (out / "train.log").read_text()
     assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 40
