@@ -44,7 +44,13 @@ import numpy as np
 import pandas as pd
 
 from evaluation.fpnd import FPND_JETS, fpnd
-from evaluation.jet_metrics import MetricSizes, jet_metrics, physical_jets, relative_jet_mass
+from evaluation.jet_metrics import (
+    MetricSizes,
+    degenerate_jets,
+    jet_metrics,
+    physical_jets,
+    relative_jet_mass,
+)
 from evaluation.jetnet import N_PARTICLES
 from events.jetnet import read_jetnet
 from mpgan.import_published import import_published
@@ -67,20 +73,29 @@ class Source:
 
 
 def reference_jets(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
-    """(particles [N, 30, 4], jet features [N, 4], a label) of the real sample."""
+    """(particles [N, 30, 4], jet features [N, 4], a label) of the real sample. A sample whose
+    metrics cannot mean anything (:func:`evaluation.jet_metrics.degenerate_jets`) is said in a
+    warning and in the label, which the table prints."""
     if args.reference is not None:
         particles, features = read_jetnet(args.reference)
-        return particles, features, f"{args.reference} ({len(particles)} jets, all)"
-    path = Path("data/jets") / f"{args.jet_type}.hdf5"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file; `make data` generates it, or --reference")
-    particles, features = read_jetnet(path)
-    start = int(round((1 - HELD_OUT) * len(particles)))
-    label = (
-        f"embedded Pythia {args.jet_type} jets, {path} (its last {len(particles) - start}, not "
-        "JetNet: pass --reference with JetNet's test split for the paper's comparison)"
-    )
-    return particles[start:], features[start:], label
+        label = f"{args.reference} ({len(particles)} jets, all)"
+    else:
+        path = Path("data/jets") / f"{args.jet_type}.hdf5"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path}: no such file; `make data` generates it, or --reference"
+            )
+        particles, features = read_jetnet(path)
+        start = int(round((1 - HELD_OUT) * len(particles)))
+        particles, features = particles[start:], features[start:]
+        label = (
+            f"embedded Pythia {args.jet_type} jets, {path} (its last {len(particles)}, not "
+            "JetNet: pass --reference with JetNet's test split for the paper's comparison)"
+        )
+    if problem := degenerate_jets(particles):
+        log.warning("%s: the reference jets cannot be judged: %s", label, problem)
+        label += f"; **the reference cannot be judged: {problem}**"
+    return particles, features, label
 
 
 def run_checkpoint(path: Path) -> Path:

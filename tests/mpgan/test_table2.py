@@ -5,6 +5,7 @@ written. Small samples here; the 50 000-jet FPNDs of the published generators ar
 
 from __future__ import annotations
 
+import argparse
 import csv
 import subprocess
 import sys
@@ -12,9 +13,11 @@ import sys
 import numpy as np
 import pytest
 
+from events.jetnet import read_jetnet, write_jetnet
 from mpgan.import_published import main as import_main
 from mpgan.rows import ROWS, published_fpnd
 from mpgan.table2 import main as table2
+from mpgan.table2 import reference_jets
 from tests.conftest import ROOT
 
 
@@ -61,6 +64,19 @@ def test_errors_are_one_line_and_write_nothing(tmp_path, gluon_file, capsys):
     assert not (tmp_path / "none").exists()
 
 
+def test_a_reference_that_cannot_be_judged_is_said_in_the_table(tmp_path, gluon_file, caplog):
+    """A reference of copies (or of one-particle jets) makes every metric against it meaningless
+    (issue 33 row 9, left open there for ``--reference``): a warning, and the table's label."""
+    particles, features = read_jetnet(gluon_file)
+    copies = tmp_path / "copies.hdf5"
+    write_jetnet(copies, np.repeat(particles[:1], 40, 0), np.repeat(features[:1], 40, 0))
+    _, _, label = reference_jets(argparse.Namespace(reference=gluon_file, jet_type="g"))
+    assert "cannot be judged" not in label and not caplog.records
+    _, _, label = reference_jets(argparse.Namespace(reference=copies, jet_type="g"))
+    assert "the reference cannot be judged: only 1 of 40 jets are distinct" in label
+    assert "only 1 of 40 jets are distinct" in caplog.records[0].getMessage()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("directory", ["fc", "fcpnet", "treeganpnet"])
 def test_published_fpnd(directory, tmp_path, published_models, gluon_file):
@@ -74,7 +90,6 @@ def test_published_fpnd(directory, tmp_path, published_models, gluon_file):
                "-n", "50000", "--amp", "off", "--out", str(jets)]  # fmt: skip
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     from evaluation.fpnd import fpnd
-    from events.jetnet import read_jetnet
 
     particles, _ = read_jetnet(jets)
     value, printed = fpnd(particles[:, :30], "g"), published_fpnd("g", directory)
