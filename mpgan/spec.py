@@ -7,12 +7,12 @@ from __future__ import annotations
 from mpgan import presets
 from mpgan.model import MPGANModelOptions
 from mpgan.rows import row_defaults
+from mpgan.task import MODEL_VERSION as MODEL_VERSION  # (see gvae/spec.py)
 from mpgan.task import MPGANOptions, MPGANTask
 
 HELP = "message-passing GAN and the MPGAN paper's Table 2 GANs for jets (JetNet layout)"
 OPTIONS = (("data", MPGANOptions), ("model", MPGANModelOptions))
 TASK = MPGANTask
-MODEL_VERSION = 1  # of what a checkpoint's parameters compute (see gvae/spec.py)
 # The paper's batch of 256 jets per optimizer step, split over the ranks. --amp auto: bf16 where
 # the device runs it natively (7x the published formulation on an AVX512-BF16 CPU), fp32 on
 # AVX2-only CPUs, where bf16 is emulated (docs/benchmarks.md).

@@ -53,6 +53,9 @@ from storage.files import read_checkpoint
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path("data/jets/g.hdf5")
+# What a checkpoint's parameters compute (mpgan/spec.py hands it to the trainer, which refuses a
+# resume across versions; from_checkpoint refuses to generate with another version's weights).
+MODEL_VERSION = 1
 
 
 @dataclass
@@ -225,10 +228,22 @@ class MPGANTask:
         """The task of a training checkpoint (or of a published generator imported by
         :mod:`mpgan.import_published`), the models it holds loaded; ``data`` replaces the run's
         JetNet file (its held-out jets: the last ``--eval-jets``, or all but the first
-        ``--train-fraction``, as in the run)."""
+        ``--train-fraction``, as in the run).
+
+        Raises:
+            ValueError: not an MPGAN checkpoint, or one of another model definition
+                (``config["code"]["model_version"]`` is not :data:`MODEL_VERSION`).
+            FileNotFoundError: no such checkpoint or data file."""
         state = read_checkpoint(checkpoint)
         if "generator" not in state.get("models", {}):
             raise ValueError(f"{checkpoint}: not an MPGAN checkpoint")
+        code = state["config"].get("code") or {}  # none: written before versions were kept
+        if code.get("model_version", MODEL_VERSION) != MODEL_VERSION:
+            raise ValueError(
+                f"{checkpoint}: written by MPGAN model definition {code['model_version']} (commit "
+                f"{code.get('commit') or '?'}), this code has definition {MODEL_VERSION}: "
+                "generate with its own code (git checkout that commit)"
+            )
         return cls.from_state(state, data)
 
     @classmethod

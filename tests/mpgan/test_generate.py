@@ -67,3 +67,23 @@ def test_negative_generated_pt_is_written_as_zero(launch, tmp_path, checkpoint):
     mask = particles[..., 3] > 0
     assert (particles[..., 2] == 0)[mask].all()  # every real particle had pT < 0
     assert read_provenance(out)["negative_pt_clipped"] == mask.sum()
+
+
+def test_a_checkpoint_of_another_model_definition_is_refused(tmp_path, checkpoint, capsys):
+    """The trainer refuses to resume across a change of ``MODEL_VERSION``; generating from such
+    weights would as silently give other jets: refused in one line, nothing written (issue 33,
+    row 12, left open for generate and report). The run's own checkpoint is accepted."""
+    from mpgan.generate import main as generate
+    from mpgan.spec import MODEL_VERSION
+    from mpgan.task import MPGANTask
+
+    state = torch.load(checkpoint, weights_only=False)
+    assert state["config"]["code"]["model_version"] == MODEL_VERSION
+    MPGANTask.from_checkpoint(checkpoint)
+    state["config"]["code"]["model_version"] = MODEL_VERSION + 1
+    torch.save(state, tmp_path / "other.pt")
+    out = tmp_path / "jets.h5"
+    assert generate(["--checkpoint", str(tmp_path / "other.pt"), "-n", "4", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"written by MPGAN model definition {MODEL_VERSION + 1}" in err and err.count("\n") == 1
+    assert not out.exists()
