@@ -30,10 +30,21 @@ log = logging.getLogger(__name__)
 METRICS = ("w1m", "w1p", "w1efp", "fpd", "kpd", "cov", "mmd")
 
 
-def plot_distributions(real: np.ndarray, gen: np.ndarray, path: Path) -> None:
+def histograms(ax: plt.Axes, values: dict[str, np.ndarray], bins: np.ndarray) -> None:
+    """Step histograms (densities) of each sample on the same ``bins``, values outside them
+    counted in the first or last bin (under- and overflow): a generated sample off the real
+    range shows as a spike at the edge instead of vanishing from the plot."""
+    for name, v in values.items():
+        inside = np.clip(np.asarray(v, np.float64), bins[0], bins[-1])  # (float32 can round out)
+        ax.hist(inside, bins=bins, histtype="step", density=True, label=name)
+
+
+def plot_distributions(real: np.ndarray, gen: np.ndarray, path: Path) -> plt.Figure:
     """Histograms of real vs generated jets [N, 30, 4] (physical units), saved as PNG: top row
     the particle features (real particles only) and the relative jet mass, bottom row log10 of
-    the 5 EFPs n=4, d=4 of W1EFP (jets with an EFP of 0, e.g. one particle, left out)."""
+    the 5 EFPs n=4, d=4 of W1EFP (jets with an EFP of 0, e.g. one particle, left out). The bins
+    span the real values' 0.5–99.5 percentiles; values beyond them count in the edge bins.
+    Returns the (closed) figure."""
     fig = plt.figure(figsize=(16, 7), layout="constrained")
     top_row, bottom_row = fig.subfigures(2, 1)
     top, bottom = top_row.subplots(1, 4), bottom_row.subplots(1, 5)
@@ -41,14 +52,10 @@ def plot_distributions(real: np.ndarray, gen: np.ndarray, path: Path) -> None:
 
     for i, label in enumerate(("ηrel", "φrel", "pTrel")):
         values = {k: s[..., i][s[..., 3] > 0] for k, s in samples.items()}
-        bins = np.linspace(*np.percentile(values["real"], [0.5, 99.5]), 60)
-        for name, v in values.items():
-            top[i].hist(v, bins=bins, histtype="step", density=True, label=name)
+        histograms(top[i], values, np.linspace(*np.percentile(values["real"], [0.5, 99.5]), 60))
         top[i].set_xlabel(label)
     masses = {k: relative_jet_mass(s) for k, s in samples.items()}
-    bins = np.linspace(0, np.percentile(masses["real"], 99.5), 60)
-    for name, m in masses.items():
-        top[3].hist(m, bins=bins, histtype="step", density=True, label=name)
+    histograms(top[3], masses, np.linspace(0, np.percentile(masses["real"], 99.5), 60))
     top[3].set_xlabel("relative jet mass m/pT")
     top[3].legend()
 
@@ -62,10 +69,10 @@ def plot_distributions(real: np.ndarray, gen: np.ndarray, path: Path) -> None:
             ax.text(0.5, 0.5, "no real jet with EFP > 0", ha="center", transform=ax.transAxes)
             continue
         bins = np.linspace(*np.percentile(log_efps["real"][i], [0.5, 99.5]), 60)
-        for name, v in log_efps.items():
-            ax.hist(v[i], bins=bins, histtype="step", density=True, label=name)
+        histograms(ax, {name: v[i] for name, v in log_efps.items()}, bins)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return fig
 
 
 def region_report(
