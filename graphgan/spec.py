@@ -10,7 +10,7 @@ from graphgan.task import GraphGANModelOptions, GraphGANOptions, GraphGANTask
 HELP = "2020 graph GAN on sparse images and superpixels, one class, judged by GFD"
 OPTIONS = (("data", GraphGANOptions), ("model", GraphGANModelOptions))
 TASK = GraphGANTask
-MODEL_VERSION = 1  # of what a checkpoint's parameters compute (see gvae/spec.py)
+MODEL_VERSION = 1  # of what a checkpoint's parameters compute (see gvae/model.py)
 # One class: 7 000 graphs. Batches of 32 graphs in total (the published 10 is --preset paper),
 # a GFD every epoch. Graphs are small and in memory: no loader workers.
 DEFAULTS = {"global_batch_size": 32, "epochs": 5, "eval_every": "1ep", "loader_workers": 0}

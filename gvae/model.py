@@ -46,6 +46,10 @@ from gvae.hits import N_FEATURES
 # log σ² is soft-clamped to (−10, 10): pooled features are sums over clusters, so early in
 # training the head can emit values whose exp() overflows the reparameterisation.
 LOGVAR_BOUND = 10.0
+# Bumped when a change alters what a checkpoint's parameters compute (a layer, an activation,
+# dropout, a normalisation): the trainer refuses to resume a checkpoint of another version
+# (gvae/spec.py hands it on), gvae.report refuses to read one.
+MODEL_VERSION = 1
 
 
 @dataclass

@@ -38,7 +38,7 @@ from gvae.hits import (
     image_hits,
     load_event_hits,
 )
-from gvae.model import GVAE, GVAEModelOptions
+from gvae.model import GVAE, MODEL_VERSION, GVAEModelOptions
 from storage.files import read_checkpoint
 
 log = logging.getLogger("gvae.report")
@@ -214,8 +214,9 @@ def write_report(
 
 
 def load_model(checkpoint: Path) -> tuple[GVAE, HitGraphOptions, dict]:
-    """The GVAE and hit-graph settings stored in a training checkpoint."""
-    state = read_checkpoint(checkpoint)
+    """The GVAE and hit-graph settings stored in a training checkpoint (refused in one line,
+    ValueError, when it is of another model definition: ``gvae.model.MODEL_VERSION``)."""
+    state = read_checkpoint(checkpoint, MODEL_VERSION)
     if "gvae" not in state["models"]:
         raise ValueError(f"{checkpoint}: not a GVAE checkpoint (models: {list(state['models'])})")
     config = state["config"]

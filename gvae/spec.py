@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from gvae.hits import HitGraphOptions
 from gvae.loss import LossWeights
+from gvae.model import MODEL_VERSION as MODEL_VERSION  # (see gvae/model.py)
 from gvae.model import GVAEModelOptions
 from gvae.task import GVAEOptions, GVAETask
 
@@ -22,9 +23,6 @@ OPTIONS = (
     ("loss", LossWeights),
 )
 TASK = GVAETask
-# Bumped when a change alters what a checkpoint's parameters compute (a layer, an activation,
-# dropout, a normalisation): a resume of a checkpoint of another version is refused.
-MODEL_VERSION = 1
 # About 7 minutes on one CPU core with the default data. The cosine decay settles the model: at a
 # constant lr the loss still jumps late in training (median EMD 31 or 113 GeV in two runs,
 # depending on where the last step lands). Event graphs are cached, so batching in the step costs

@@ -48,6 +48,9 @@ from mpgan.labels import LabelScaler, parse_condition
 from mpgan.networks import DISCRIMINATORS, GENERATORS
 
 N_FEATURES = 3
+# What a checkpoint's parameters compute (see gvae/model.py): the trainer refuses to resume
+# across versions (mpgan/spec.py hands it on), MPGANTask.from_checkpoint to read another's.
+MODEL_VERSION = 1
 LFC_LATENT = 128  # MP-LFC's latent vector (the published lfc_latent_size)
 
 

@@ -5,9 +5,9 @@ for jets in the JetNet layout; see ``gvae/spec.py`` for what a spec module holds
 from __future__ import annotations
 
 from mpgan import presets
+from mpgan.model import MODEL_VERSION as MODEL_VERSION  # (see gvae/model.py)
 from mpgan.model import MPGANModelOptions
 from mpgan.rows import row_defaults
-from mpgan.task import MODEL_VERSION as MODEL_VERSION  # (see gvae/spec.py)
 from mpgan.task import MPGANOptions, MPGANTask
 
 HELP = "message-passing GAN and the MPGAN paper's Table 2 GANs for jets (JetNet layout)"

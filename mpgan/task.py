@@ -44,7 +44,7 @@ from events.jetnet import read_jetnet
 from mpgan.data import NORMALISATIONS, JetDataset, denormalise, feature_maxima
 from mpgan.jet_report import plot_distributions, region_report
 from mpgan.labels import label_columns
-from mpgan.model import MPGANModelOptions
+from mpgan.model import MODEL_VERSION, MPGANModelOptions
 from mpgan.model import autocast_dtype as model_autocast_dtype
 from mpgan.networks import build_discriminator, build_generator
 from mpgan.rows import row_of
@@ -53,9 +53,6 @@ from storage.files import read_checkpoint
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path("data/jets/g.hdf5")
-# What a checkpoint's parameters compute (mpgan/spec.py hands it to the trainer, which refuses a
-# resume across versions; from_checkpoint refuses to generate with another version's weights).
-MODEL_VERSION = 1
 
 
 @dataclass
@@ -234,16 +231,9 @@ class MPGANTask:
             ValueError: not an MPGAN checkpoint, or one of another model definition
                 (``config["code"]["model_version"]`` is not :data:`MODEL_VERSION`).
             FileNotFoundError: no such checkpoint or data file."""
-        state = read_checkpoint(checkpoint)
+        state = read_checkpoint(checkpoint, MODEL_VERSION)
         if "generator" not in state.get("models", {}):
             raise ValueError(f"{checkpoint}: not an MPGAN checkpoint")
-        code = state["config"].get("code") or {}  # none: written before versions were kept
-        if code.get("model_version", MODEL_VERSION) != MODEL_VERSION:
-            raise ValueError(
-                f"{checkpoint}: written by MPGAN model definition {code['model_version']} (commit "
-                f"{code.get('commit') or '?'}), this code has definition {MODEL_VERSION}: "
-                "generate with its own code (git checkout that commit)"
-            )
         return cls.from_state(state, data)
 
     @classmethod

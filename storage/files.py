@@ -108,17 +108,27 @@ def read_parquet(path: Path, kind: str = "parquet"):
         ) from None
 
 
-def read_checkpoint(path: Path) -> dict[str, Any]:
+def read_checkpoint(path: Path, model_version: int | None = None) -> dict[str, Any]:
     """A checkpoint written by ``torch.save`` (the trainer's ``checkpoint.pt``/``best.pt``), on
-    the CPU.
+    the CPU. With ``model_version`` (a spec's ``MODEL_VERSION``: what the parameters compute),
+    a checkpoint recording another (``config["code"]["model_version"]``) is refused; one that
+    records none (written before versions were kept, or imported weights) is read.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: cut short, damaged or not a checkpoint, in one line naming the file.
+        ValueError: cut short, damaged, not a checkpoint, or of another model definition, in one
+            line naming the file.
     """
     state = read_torch_file(path, weights_only=False)
     if not isinstance(state, dict) or "models" not in state:
         raise ValueError(f"{path}: not a training checkpoint (no 'models')")
+    code = state.get("config", {}).get("code") or {}
+    if model_version is not None and code.get("model_version", model_version) != model_version:
+        raise ValueError(
+            f"{path}: written by model definition {code['model_version']} (commit "
+            f"{code.get('commit') or '?'}), this code has definition {model_version}: use it "
+            "with its own code (git checkout that commit)"
+        )
     return state
 
 

@@ -149,3 +149,32 @@ def test_fewer_than_two_evaluation_events_are_refused_at_the_start():
     for events in ({"emd_events": 0}, {"emd_events": 1}, {"eval_events": 1}):
         with pytest.raises(ValueError, match="random-pair EMD baseline needs at least 2 events"):
             GVAEOptions(**events)
+
+
+def test_a_checkpoint_of_another_model_definition_is_refused_by_the_report(tmp_path):
+    """``gvae.report`` reads a checkpoint of this model definition and refuses, in one line, one
+    that records another (the trainer's resume refuses it too): its weights would compute
+    something else. The checkpoint holds what the trainer writes (models, config, code)."""
+    from dataclasses import asdict
+
+    from gvae.model import MODEL_VERSION
+    from gvae.report import load_model
+
+    options = GVAEModelOptions()
+    state = {
+        "models": {"gvae": GVAE(options).state_dict()},
+        "config": {
+            "model": asdict(options),
+            "graphs": asdict(HitGraphOptions()),
+            "code": {"commit": "0f0a8d7", "package": "0.1.0", "model_version": MODEL_VERSION},
+        },
+    }
+    torch.save(state, tmp_path / "same.pt")
+    model, _, _ = load_model(tmp_path / "same.pt")
+    assert isinstance(model, GVAE)
+    state["config"]["code"]["model_version"] = MODEL_VERSION + 1
+    torch.save(state, tmp_path / "other.pt")
+    with pytest.raises(
+        ValueError, match=rf"written by model definition {MODEL_VERSION + 1} \(commit 0f0a8d7\)"
+    ):
+        load_model(tmp_path / "other.pt")

@@ -85,5 +85,5 @@ def test_a_checkpoint_of_another_model_definition_is_refused(tmp_path, checkpoin
     out = tmp_path / "jets.h5"
     assert generate(["--checkpoint", str(tmp_path / "other.pt"), "-n", "4", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert f"written by MPGAN model definition {MODEL_VERSION + 1}" in err and err.count("\n") == 1
+    assert f"written by model definition {MODEL_VERSION + 1}" in err and err.count("\n") == 1
     assert not out.exists()
