@@ -1,9 +1,10 @@
 """Which code wrote a run: the git commit, the package version and the model's definition version,
 recorded in ``config.json`` and every checkpoint, and compared when a run is resumed.
 
-A resume with other code is said in one line and recorded; a resume across a change of the
-model's definition (a spec's ``MODEL_VERSION``: what the parameters compute) is refused, as a
-checkpoint of the old definition would silently train as the new one (metatensor/metatrain#351).
+A resume with other code is said in one line and recorded. A resume across a change of the
+model's definition (a spec's ``MODEL_VERSION``: what the parameters compute) is refused where
+every tool reads a checkpoint (:func:`storage.files.read_checkpoint`), as a checkpoint of the old
+definition would silently train as the new one (metatensor/metatrain#351).
 """
 
 from __future__ import annotations
@@ -50,22 +51,14 @@ def resume_note(saved: dict | None, now: dict, checkpoint: Path) -> str:
     """The line to log and record when the checkpoint's code is not this code ("" when it is).
 
     Args:
-        saved: the checkpoint's ``config["code"]`` (None: written before versions were kept).
+        saved: the checkpoint's ``config["code"]`` (None: written before versions were kept),
+            of this model definition (read by ``read_checkpoint(path, model_version)``).
         now: :func:`code_version` of this process.
-
-    Raises:
-        ValueError: the model's definition version differs (one line: both versions, what to do).
     """
     if saved is None:
         return (
             f"{checkpoint} records no code version (written before 2026-12-06): resumed with "
             f"{describe(now)}; the model's definition may have changed since"
-        )
-    if saved.get("model_version") != now["model_version"]:
-        raise ValueError(
-            f"{checkpoint} was written by model definition {saved.get('model_version')} "
-            f"({describe(saved)}), this code has definition {now['model_version']}: resume it "
-            "with its own code (git checkout that commit), or start a new run (--out NEW_DIR)"
         )
     if (saved.get("commit"), saved.get("package")) != (now["commit"], now["package"]):
         return f"{checkpoint} was written by {describe(saved)}, resumed by {describe(now)}"

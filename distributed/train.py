@@ -337,9 +337,9 @@ def check_resumable(checkpoint: Path, record: dict, spec: ModelSpec) -> str:
 
     Raises:
         ValueError: a damaged checkpoint, one line naming each option that differs, or another
-            model definition (:func:`distributed.provenance.resume_note`).
+            model definition (:func:`storage.files.read_checkpoint`).
     """
-    saved = read_checkpoint(checkpoint).get("config", {})
+    saved = read_checkpoint(checkpoint, spec.model_version).get("config", {})
     changed = [
         f"--{name.replace('_', '-')} {saved[title][name]!r} → {value!r}"
         for title, _ in spec.options

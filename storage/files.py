@@ -125,9 +125,9 @@ def read_checkpoint(path: Path, model_version: int | None = None) -> dict[str, A
     code = state.get("config", {}).get("code") or {}
     if model_version is not None and code.get("model_version", model_version) != model_version:
         raise ValueError(
-            f"{path}: written by model definition {code['model_version']} (commit "
+            f"{path} was written by model definition {code['model_version']} (commit "
             f"{code.get('commit') or '?'}), this code has definition {model_version}: use it "
-            "with its own code (git checkout that commit)"
+            "with its own code (git checkout that commit), or start anew"
         )
     return state
 
