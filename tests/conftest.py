@@ -99,8 +99,15 @@ def gluon_file(tmp_path_factory) -> Path:
 def published_models() -> Path:
     """rkansal47/MPGAN's ``trained_models`` (the published gluon generators; MIT): data files the
     tests read where they lie — ``$LHC_PUBLISHED_MPGAN``, or ``shared/published/MPGAN/
-    trained_models`` beside the checkout — and never copy into the project."""
-    candidates = [ROOT.parent / "shared" / "published" / "MPGAN" / "trained_models"]
+    trained_models`` beside the checkout or beside the local repository it was cloned from (a
+    fresh ``git clone .`` elsewhere) — and never copy into the project."""
+    beside = [ROOT.parent]
+    origin = subprocess.run(
+        ["git", "-C", str(ROOT), "remote", "get-url", "origin"], capture_output=True, text=True
+    ).stdout.strip()
+    if origin and Path(origin).is_dir():  # a clone of a local repository
+        beside.append(Path(origin).resolve().parent)
+    candidates = [b / "shared" / "published" / "MPGAN" / "trained_models" for b in beside]
     if "LHC_PUBLISHED_MPGAN" in os.environ:
         candidates.insert(0, Path(os.environ["LHC_PUBLISHED_MPGAN"]))
     for path in candidates:
